@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* gotonet: explain verdicts and manage rules files from the command line. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "gotonet.h"
+#include "cli.h"
+
+const char *gn_default_rules = GN_RULES_PATH;
+
+/* Load rules, printing every error; NULL when the file has any. */
+struct gn_table *
+cli_load(const char *path)
+{
+	struct gn_table *t;
+	struct gn_diag d;
+	size_t i;
+
+	gn_diag_init(&d);
+	t = gn_table_load(path, &d);
+	for (i = 0; i < d.nmsgs; i++)
+		fprintf(stderr, "%s\n", d.msgs[i]);
+	if (t == NULL)
+		fprintf(stderr, "gotonet: %zu error%s in %s; rules not loaded\n", d.nerrors,
+		    d.nerrors == 1 ? "" : "s", path);
+	gn_diag_free(&d);
+	return t;
+}
+
+void
+cli_print_rule(FILE *f, const struct gn_rule_info *r)
+{
+	fprintf(f, "rule %s:%u %s label=\"%s\"", r->file, r->line, r->pattern, r->label);
+	if (r->flags & GN_RULE_EXCEPT) {
+		fprintf(f, " exception");
+		return;
+	}
+	fprintf(f, " critical=%s action=%s", (r->flags & GN_RULE_CRITICAL) ? "yes" : "no",
+	    gn_action_name(r->action));
+	if (r->proto)
+		fprintf(f, " proto=%s", gn_proto_name(r->proto));
+}
+
+static int
+cmd_check(int argc, char **argv)
+{
+	const char *rules = gn_default_rules;
+	unsigned proto = GN_PROTO_TCP;
+	struct gn_table *t;
+	int ch, i, rc = 0;
+
+	while ((ch = getopt(argc, argv, "r:u")) != -1) {
+		switch (ch) {
+		case 'r':
+			rules = optarg;
+			break;
+		case 'u':
+			proto = GN_PROTO_UDP;
+			break;
+		default:
+			goto usage;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0)
+		goto usage;
+	if ((t = cli_load(rules)) == NULL)
+		return 2;
+	for (i = 0; i < argc; i++) {
+		struct gn_verdict v = gn_table_lookup(t, argv[i], strlen(argv[i]), proto);
+		struct gn_rule_info r;
+
+		printf("%s %s", argv[i], gn_match_name(v.match));
+		if (v.rule != GN_NONE && gn_table_rule_info(t, v.rule, &r) == 0) {
+			putchar(' ');
+			cli_print_rule(stdout, &r);
+		} else if (v.target == GN_TARGET_INVALID) {
+			printf(" (not a valid host name or canonical address)");
+		}
+		putchar('\n');
+		if (v.match != GN_MATCH_LISTED)
+			rc = 1;
+	}
+	gn_table_free(t);
+	return rc;
+usage:
+	fprintf(stderr, "usage: gotonet check [-u] [-r rules] target ...\n");
+	return 2;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: gotonet check [-u] [-r rules] target ...\n"
+	    "       gotonet --version\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage();
+		return 2;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("gotonet %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "check") == 0)
+		return cmd_check(argc - 1, argv + 1);
+	fprintf(stderr, "gotonet: unknown command '%s'\n", argv[1]);
+	usage();
+	return 2;
+}
