@@ -19,88 +19,122 @@ void		 gn_arena_free(struct gn_arena *);
 /* Append len bytes plus a NUL; returns the offset or UINT32_MAX on ENOMEM. */
 uint32_t	 gn_arena_add(struct gn_arena *, const void *, size_t len);
 
-/* One rule, 28 bytes: the table may hold hundreds of thousands. */
-struct gn_rule {
-	uint32_t	pattern;	/* arena offset; NET4: the network address itself */
-	uint32_t	label;		/* arena offset (interned) */
-	uint32_t	points_to;	/* arena offset (interned), 0 when none */
-	uint32_t	line;
+/*
+ * A verdict code, what the hot tables store: a rule id with the exception
+ * bit beside it, so a lookup never touches the rule itself. -1 is none.
+ */
+#define GN_VC_EXCEPT	0x40000000
+#define GN_VC_RULE(vc)	((vc) & ~GN_VC_EXCEPT)
+#define GN_VC_IS_EXCEPT(vc) ((vc) >= 0 && ((vc) & GN_VC_EXCEPT))
+
+/* What rules share (few distinct sets in a list): interned. */
+struct gn_attrs {
+	uint32_t	label;		/* arena offset */
+	uint32_t	points_to;	/* arena offset, 0 when none */
 	uint32_t	ports;		/* index of the first range in the port array */
-	uint16_t	file;		/* index in the file-name table */
-	uint8_t		kind;		/* enum gn_kind */
+	uint8_t		nports;
 	uint8_t		flags;		/* GN_RULE_* */
 	uint8_t		action;		/* GN_ACTION_* */
 	uint8_t		proto;		/* GN_PROTO_* */
+};
+
+/* One rule, 16 bytes: the table may hold hundreds of thousands. */
+struct gn_rule {
+	uint32_t	pattern;	/* arena offset; NET4: the network address itself */
+	uint32_t	line;
+	uint32_t	attrs;		/* index in the attribute sets */
+	uint16_t	file;		/* index in the file-name table */
+	uint8_t		kind;		/* enum gn_kind */
 	uint8_t		prefixlen;
-	uint8_t		nports;
 };
 
 /*
  * Names: one open-addressing hash holding every listed name and every
  * suffix of one (interior nodes, no rule) so that a lookup walks a name
  * label by label from the right and stops at the first suffix nobody lists.
+ * Keys are not copied: each is a suffix of a pattern in the arena.
  */
 struct gn_nslot {
-	uint32_t	check;		/* high hash bits | key length; 0 = empty */
+	uint32_t	check;		/* hash bits | GN_NSLOT_VERIFY | key length; 0 = empty */
 	uint32_t	key;		/* arena offset of the lowercase key */
-	int32_t		exact;		/* host rule, or GN_NONE */
-	int32_t		wild;		/* wildcard rule, or GN_NONE */
+	int32_t		exact;		/* verdict code of the host rule, or -1 */
+	int32_t		wild;		/* verdict code of the wildcard rule, or -1 */
 };
+
+/* Another key shares this slot's check: compare the key even for an interior node. */
+#define GN_NSLOT_VERIFY	0x100
 
 struct gn_names {
 	struct gn_nslot	*slots;
-	uint32_t	 mask;		/* slots - 1; 0 when the table is empty */
+	uint32_t	 mask;		/* slots - 1 */
 	uint32_t	 count;
 };
 
 int		 gn_names_init(struct gn_names *, size_t expected);
 void		 gn_names_free(struct gn_names *);
 /*
- * Add key (lowercase, validated) with its rule; wild says which slot. The
- * first rule for a key and slot wins; returns the rule already there, or
- * GN_NONE when this one was stored, or -2 on ENOMEM.
+ * Add the key at arena offset key (lowercase, validated, NUL-terminated) with
+ * verdict code vc; wild says which slot. An exception replaces a list rule,
+ * otherwise the first rule for a key wins. Returns 0, or -1 on ENOMEM.
  */
-int32_t		 gn_names_add(struct gn_names *, struct gn_arena *, const char *key,
-		    size_t len, int wild, int32_t rule);
+int		 gn_names_add(struct gn_names *, const char *arena, uint32_t key, int wild,
+		    int32_t vc);
 /*
- * Match name (len bytes, no trailing dot, any case). Returns the deciding rule
- * (exact beats the longest wildcard) or GN_NONE; *valid is cleared when the
- * name holds a byte or label that can never match.
+ * Match name (len bytes, no trailing dot, any case). Returns the deciding
+ * verdict code (the deepest exception if any, else exact beats the longest
+ * wildcard) or -1; *valid is cleared when the name holds a byte or label
+ * that can never match.
  */
 int32_t		 gn_names_match(const struct gn_names *, const char *arena, const char *name,
 		    size_t len, int *valid);
 
-/* Addresses: sorted, non-overlapping intervals with the verdict resolved. */
+typedef unsigned __int128 gn_u128;
+
+/* Addresses: sorted, non-overlapping intervals with the verdict for tcp and udp resolved. */
+struct gn_iv4 {
+	uint32_t	start;
+	int32_t		vc[2];		/* [0] tcp, [1] udp */
+};
+
 struct gn_ptab4 {
-	uint32_t	*start;
-	int32_t		*rule;
+	struct gn_iv4	*iv;
 	uint32_t	 n;
 	uint32_t	*index;		/* 65537 entries: first interval at or above k << 16 */
 };
 
-typedef unsigned __int128 gn_u128;
+struct gn_iv6 {
+	gn_u128		start;
+	int32_t		vc[2];
+};
 
 struct gn_ptab6 {
-	gn_u128		*start;
-	int32_t		*rule;
+	struct gn_iv6	*iv;
 	uint32_t	 n;
 };
 
-/* A prefix as the flattening sees it (both families widened to 128 bits). */
-struct gn_pfx {
-	gn_u128		start, end;
-	int32_t		rule;
+/* Prefixes as the parser collects them. */
+struct gn_pfx4 {
+	uint32_t	start, end;
+	int32_t		vc;
 	uint8_t		len;
-	uint8_t		except;
+	uint8_t		proto;		/* GN_PROTO_*, both for exceptions */
 };
 
-/* Build from pfx (sorted in place); rules gives exception flags. */
-int		 gn_ptab4_build(struct gn_ptab4 *, struct gn_pfx *, size_t n);
-int		 gn_ptab6_build(struct gn_ptab6 *, struct gn_pfx *, size_t n);
+struct gn_pfx6 {
+	gn_u128		start, end;
+	int32_t		vc;
+	uint8_t		len;
+	uint8_t		proto;
+};
+
+/* Build from prefixes (sorted in place). */
+int		 gn_ptab4_build(struct gn_ptab4 *, struct gn_pfx4 *, size_t n);
+int		 gn_ptab6_build(struct gn_ptab6 *, struct gn_pfx6 *, size_t n);
 void		 gn_ptab4_free(struct gn_ptab4 *);
 void		 gn_ptab6_free(struct gn_ptab6 *);
-int32_t		 gn_ptab4_lookup(const struct gn_ptab4 *, uint32_t addr);
-int32_t		 gn_ptab6_lookup(const struct gn_ptab6 *, gn_u128 addr);
+/* Verdict code for addr; pi is 0 for tcp, 1 for udp. */
+int32_t		 gn_ptab4_lookup(const struct gn_ptab4 *, uint32_t addr, int pi);
+int32_t		 gn_ptab6_lookup(const struct gn_ptab6 *, gn_u128 addr, int pi);
 
 /* Strict address syntax: only canonical dotted quads are IPv4. */
 int		 gn_addr_parse4(const char *, size_t, uint32_t *);
@@ -116,6 +150,8 @@ struct gn_table {
 	struct gn_arena	 arena;
 	struct gn_rule	*rules;
 	size_t		 nrules;
+	struct gn_attrs	*attrs;
+	size_t		 nattrs;
 	struct gn_port_range *ports;
 	size_t		 nports;
 	char		**files;
@@ -123,17 +159,22 @@ struct gn_table {
 	char		*version;
 	uint64_t	 digest;
 
-	struct gn_names	 names;		/* list */
-	struct gn_names	 xnames;	/* exceptions */
+	struct gn_names	 names;		/* hosts and wildcards, exceptions included */
 	struct gn_regex	*regex, *xregex;
 	size_t		 nregex, nxregex;
-	struct gn_ptab4	 v4[2];		/* [0] tcp, [1] udp */
-	struct gn_ptab6	 v6[2];
-	int		 shared_udp;	/* v4[1]/v6[1] alias [0] */
+	struct gn_ptab4	 v4;
+	struct gn_ptab6	 v6;
 };
+
+static inline const struct gn_attrs *
+gn_rule_attrs(const struct gn_table *t, const struct gn_rule *r)
+{
+	return &t->attrs[r->attrs];
+}
 
 /* Builder entry points used by the parser (table.c). */
 struct gn_table	*gn_table_new(void);
-int		 gn_table_finish(struct gn_table *, struct gn_pfx *, size_t, struct gn_diag *);
+int		 gn_table_finish(struct gn_table *, struct gn_pfx4 *, size_t,
+		    struct gn_pfx6 *, size_t, struct gn_diag *);
 
 #endif /* GN_INTERNAL_H */

@@ -45,8 +45,8 @@ hash_mix(uint64_t h)
 static inline uint32_t
 slot_check(uint64_t h, size_t len)
 {
-	/* Never 0: len is at least 1. */
-	return (uint32_t)(h >> 32 & 0xffffff00u) | (uint32_t)len;
+	/* Never 0: len is at least 1. Bit 8 is left for GN_NSLOT_VERIFY. */
+	return (uint32_t)(h >> 32 & 0xfffffe00u) | (uint32_t)len;
 }
 
 int
@@ -54,13 +54,12 @@ gn_names_init(struct gn_names *n, size_t expected)
 {
 	size_t size = 16;
 
-	/* Load factor at most 1/2 keeps probe chains short. */
-	while (size < expected * 2)
+	/* Linear probing stays short up to 3/4 full; the walk prefetches anyway. */
+	while (size * 3 < expected * 4)
 		size *= 2;
 	memset(n, 0, sizeof(*n));
-	if ((n->slots = malloc(size * sizeof(*n->slots))) == NULL)
+	if ((n->slots = calloc(size, sizeof(*n->slots))) == NULL)
 		return -1;
-	memset(n->slots, 0, size * sizeof(*n->slots));
 	n->mask = (uint32_t)(size - 1);
 	return 0;
 }
@@ -72,19 +71,14 @@ gn_names_free(struct gn_names *n)
 	memset(n, 0, sizeof(*n));
 }
 
-static inline const struct gn_nslot *
-probe(const struct gn_names *n, const char *arena, uint64_t h, const char *key, size_t len)
+static uint64_t
+key_hash(const char *key, size_t len)
 {
-	uint32_t check = slot_check(h, len), i = (uint32_t)h & n->mask;
-	const struct gn_nslot *s;
+	uint64_t h = HASH_SEED;
 
-	for (;; i = (i + 1) & n->mask) {
-		s = &n->slots[i];
-		if (s->check == 0)
-			return NULL;
-		if (s->check == check && memcmp(arena + s->key, key, len) == 0)
-			return s;
-	}
+	while (len-- > 0)
+		h = hash_step(h, (unsigned char)key[len]);
+	return hash_mix(h);
 }
 
 static int
@@ -93,20 +87,16 @@ grow(struct gn_names *n, const char *arena)
 	struct gn_names bigger;
 	uint32_t i, j;
 
-	if (gn_names_init(&bigger, (size_t)n->mask + 1) == -1)
+	if (gn_names_init(&bigger, ((size_t)n->mask + 1) * 3 / 2) == -1)
 		return -1;
 	for (i = 0; i <= n->mask; i++) {
 		const struct gn_nslot *s = &n->slots[i];
-		uint64_t h = HASH_SEED;
-		size_t len = s->check & 0xff, k;
 
 		if (s->check == 0)
 			continue;
-		for (k = len; k-- > 0;)
-			h = hash_step(h, (unsigned char)arena[s->key + k]);
-		h = hash_mix(h);
-		for (j = (uint32_t)h & bigger.mask; bigger.slots[j].check; j = (j + 1) & bigger.mask)
-			;
+		j = (uint32_t)key_hash(arena + s->key, s->check & 0xff) & bigger.mask;
+		while (bigger.slots[j].check)
+			j = (j + 1) & bigger.mask;
 		bigger.slots[j] = *s;
 	}
 	bigger.count = n->count;
@@ -117,57 +107,83 @@ grow(struct gn_names *n, const char *arena)
 
 /* Find or insert key; interior nodes are inserted with no rule. */
 static struct gn_nslot *
-insert(struct gn_names *n, struct gn_arena *a, uint64_t h, const char *key, size_t len)
+insert(struct gn_names *n, const char *arena, uint32_t key, size_t len)
 {
-	uint32_t check = slot_check(h, len), i;
-	struct gn_nslot *s;
-	uint32_t off;
+	uint64_t h;
+	uint32_t check, i;
+	struct gn_nslot *s, *twin = NULL;
 
-	if ((n->count + 1) * 2 > (size_t)n->mask + 1 && grow(n, a->buf) == -1)
+	if ((n->count + 1) * 4 > ((size_t)n->mask + 1) * 3 && grow(n, arena) == -1)
 		return NULL;
+	h = key_hash(arena + key, len);
+	check = slot_check(h, len);
 	for (i = (uint32_t)h & n->mask;; i = (i + 1) & n->mask) {
 		s = &n->slots[i];
 		if (s->check == 0)
 			break;
-		if (s->check == check && memcmp(a->buf + s->key, key, len) == 0)
+		if ((s->check & ~GN_NSLOT_VERIFY) != check)
+			continue;
+		if (memcmp(arena + s->key, arena + key, len) == 0)
 			return s;
+		twin = s;
 	}
-	/* key may point into the arena: copy before it can move. */
-	if ((off = gn_arena_add(a, key, len)) == UINT32_MAX)
-		return NULL;
 	s->check = check;
-	s->key = off;
-	s->exact = GN_NONE;
-	s->wild = GN_NONE;
+	s->key = key;
+	s->exact = -1;
+	s->wild = -1;
+	if (twin != NULL) {
+		/* Same check, other key: lookups must compare these keys. */
+		for (i = (uint32_t)h & n->mask; &n->slots[i] != s; i = (i + 1) & n->mask)
+			if ((n->slots[i].check & ~GN_NSLOT_VERIFY) == check)
+				n->slots[i].check |= GN_NSLOT_VERIFY;
+		s->check |= GN_NSLOT_VERIFY;
+	}
 	n->count++;
 	return s;
 }
 
-int32_t
-gn_names_add(struct gn_names *n, struct gn_arena *a, const char *key, size_t len, int wild,
-    int32_t rule)
+int
+gn_names_add(struct gn_names *n, const char *arena, uint32_t key, int wild, int32_t vc)
 {
-	struct gn_nslot *s = NULL;
-	uint64_t h = HASH_SEED;
-	char buf[256];
-	size_t i;
+	struct gn_nslot *s;
+	size_t len = strlen(arena + key), i;
 	int32_t *slot;
 
-	if (len == 0 || len >= sizeof(buf))
-		return -2;
-	memcpy(buf, key, len);	/* key may live in the arena, which insert() grows */
-	for (i = len; i-- > 0;) {
-		if (buf[i] == '.' && (s = insert(n, a, hash_mix(h), buf + i + 1, len - i - 1)) == NULL)
-			return -2;
-		h = hash_step(h, (unsigned char)buf[i]);
-	}
-	if ((s = insert(n, a, hash_mix(h), buf, len)) == NULL)
-		return -2;
+	for (i = len; i-- > 0;)
+		if (arena[key + i] == '.' && insert(n, arena, key + (uint32_t)i + 1, len - i - 1) == NULL)
+			return -1;
+	if ((s = insert(n, arena, key, len)) == NULL)
+		return -1;
 	slot = wild ? &s->wild : &s->exact;
-	if (*slot != GN_NONE)
-		return *slot;
-	*slot = rule;
-	return GN_NONE;
+	if (*slot == -1 || (GN_VC_IS_EXCEPT(vc) && !GN_VC_IS_EXCEPT(*slot)))
+		*slot = vc;
+	return 0;
+}
+
+/*
+ * Probe for the suffix at buf + pos. An interior node is trusted on its
+ * check alone (a wrong one only costs a deeper probe, since every rule found
+ * is confirmed against its key); a node with a rule, or one whose check
+ * another key shares, is confirmed byte for byte.
+ */
+static inline const struct gn_nslot *
+probe(const struct gn_names *n, const char *arena, uint64_t h, const unsigned char *key,
+    size_t len)
+{
+	uint32_t check = slot_check(h, len), i = (uint32_t)h & n->mask;
+	const struct gn_nslot *s;
+
+	for (;; i = (i + 1) & n->mask) {
+		s = &n->slots[i];
+		if (s->check == 0)
+			return NULL;
+		if ((s->check & ~GN_NSLOT_VERIFY) != check)
+			continue;
+		if (!(s->check & GN_NSLOT_VERIFY) && s->exact == -1 && s->wild == -1)
+			return s;
+		if (memcmp(arena + s->key, key, len) == 0)
+			return s;
+	}
 }
 
 int32_t
@@ -176,45 +192,44 @@ gn_names_match(const struct gn_names *n, const char *arena, const char *name, si
 {
 	const struct gn_nslot *s;
 	unsigned char buf[256], c;
-	uint64_t h = HASH_SEED;
-	int32_t best = GN_NONE;
-	size_t i, end = len;
+	uint64_t h = HASH_SEED, hs[128];
+	uint8_t at[128];		/* where each suffix starts, shortest first */
+	int32_t list = -1, except = -1;
+	size_t i, k, nb = 0, end = len;
 
 	*valid = 0;
 	if (len == 0 || len > 253)
-		return GN_NONE;
+		return -1;
+	/* One pass from the right: check and lowercase every byte, hash every suffix. */
 	for (i = len; i-- > 0;) {
 		if ((c = name_map[(unsigned char)name[i]]) == 0)
-			return GN_NONE;
+			return -1;
 		if (c == '.') {
 			if (i + 1 == end)
-				return GN_NONE;		/* empty label */
+				return -1;		/* empty label */
 			end = i;
-			if (n->mask == 0 ||
-			    (s = probe(n, arena, hash_mix(h), (char *)buf + i + 1, len - i - 1)) == NULL)
-				goto validate;
-			if (s->wild != GN_NONE)
-				best = s->wild;
+			hs[nb] = hash_mix(h);
+			at[nb++] = (uint8_t)(i + 1);
 		}
 		buf[i] = c;
 		h = hash_step(h, c);
 	}
 	if (end == 0)
-		return GN_NONE;				/* leading dot */
+		return -1;				/* leading dot */
 	*valid = 1;
-	if (n->mask == 0 || (s = probe(n, arena, hash_mix(h), (char *)buf, len)) == NULL)
-		return best;
-	if (s->exact != GN_NONE)
-		return s->exact;
-	return s->wild != GN_NONE ? s->wild : best;
-
-validate:
-	/* No longer name can be listed; finish checking the bytes for the caller. */
-	for (; i-- > 0; end = name[i] == '.' ? i : end)
-		if (name_map[(unsigned char)name[i]] == 0 || (name[i] == '.' && i + 1 == end))
-			return GN_NONE;
-	if (end == 0)
-		return GN_NONE;
-	*valid = 1;
-	return best;
+	hs[nb] = hash_mix(h);
+	at[nb++] = 0;
+	/* The probes below depend on each other's outcome, not on each other's loads. */
+	for (k = 0; k < nb; k++)
+		__builtin_prefetch(&n->slots[(uint32_t)hs[k] & n->mask]);
+	for (k = 0; k < nb; k++) {
+		if ((s = probe(n, arena, hs[k], buf + at[k], len - at[k])) == NULL)
+			break;
+		/* Deeper beats shallower; at the whole name the host rule beats the wildcard. */
+		if (s->wild != -1)
+			*(GN_VC_IS_EXCEPT(s->wild) ? &except : &list) = s->wild;
+		if (k + 1 == nb && s->exact != -1)
+			*(GN_VC_IS_EXCEPT(s->exact) ? &except : &list) = s->exact;
+	}
+	return except != -1 ? except : list;
 }

@@ -7,173 +7,218 @@
 
 #include "internal.h"
 
-/* Growing output of (start, rule) pairs, adjacent equal verdicts merged. */
-struct ivs {
-	gn_u128		*start;
-	int32_t		*rule;
-	size_t		 n, cap;
+#define NOLEN	255		/* "no prefix decided this" in a frame */
+
+/* One prefix as the flattening sees it, whatever its family. */
+struct pfx {
+	gn_u128		start, end;
+	int32_t		vc;
+	uint8_t		len, proto;
 };
 
-static int
-ivs_emit(struct ivs *v, gn_u128 start, int32_t rule)
-{
-	if (v->n > 0 && v->start[v->n - 1] == start) {
-		/* A prefix nested at the very start of its parent replaces it there. */
-		v->rule[v->n - 1] = rule;
-		if (v->n > 1 && v->rule[v->n - 2] == rule)
-			v->n--;
-		return 0;
-	}
-	if (v->n > 0 && v->rule[v->n - 1] == rule)
-		return 0;
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 64;
-		gn_u128 *s;
-		int32_t *r;
+/* An enclosing prefix and the verdicts it leaves to what it encloses. */
+struct frame {
+	gn_u128		end;
+	int32_t		vc[2];		/* [0] tcp, [1] udp */
+	uint8_t		olen[2];	/* length of the prefix that decided vc[p] */
+};
 
-		if ((s = realloc(v->start, cap * sizeof(*s))) == NULL)
-			return -1;
-		v->start = s;
-		if ((r = realloc(v->rule, cap * sizeof(*r))) == NULL)
-			return -1;
-		v->rule = r;
-		v->cap = cap;
+/* Both families feed the same flattening through these. */
+struct flat_ops {
+	void		(*get)(const void *recs, size_t i, struct pfx *);
+	int		(*emit)(void *out, gn_u128 start, const int32_t vc[2]);
+};
+
+/*
+ * The verdict a prefix leaves for protocol p under the frame up (NULL at the
+ * top): an exception beats the list whatever its depth, otherwise the deeper
+ * prefix wins, and of two identical prefixes the first written does.
+ */
+static void
+decide(const struct frame *up, const struct pfx *x, int p, struct frame *f)
+{
+	int32_t u = up ? up->vc[p] : -1;
+	uint8_t ol = up ? up->olen[p] : NOLEN;
+	int applies = GN_VC_IS_EXCEPT(x->vc) || (x->proto & (p ? GN_PROTO_UDP : GN_PROTO_TCP));
+
+	if (!applies || (u != -1 && ol == x->len && !(GN_VC_IS_EXCEPT(x->vc) && !GN_VC_IS_EXCEPT(u))) ||
+	    (GN_VC_IS_EXCEPT(u) && !GN_VC_IS_EXCEPT(x->vc))) {
+		f->vc[p] = u;
+		f->olen[p] = ol;
+	} else {
+		f->vc[p] = x->vc;
+		f->olen[p] = x->len;
 	}
-	v->start[v->n] = start;
-	v->rule[v->n] = rule;
-	v->n++;
+}
+
+/*
+ * Prefixes either nest or are disjoint, so one pass over them sorted by
+ * (start, wider first, file order) with a stack of enclosing prefixes gives
+ * every elementary interval its verdicts. The stack is as deep as the
+ * longest prefix, at most 129 frames.
+ */
+static int
+flatten(const void *recs, size_t n, const struct flat_ops *ops, void *out, gn_u128 max)
+{
+	static const int32_t none[2] = { -1, -1 };
+	struct frame stack[130];
+	struct pfx x;
+	size_t i, top = 0;
+
+	if (ops->emit(out, 0, none) == -1)
+		return -1;
+	for (i = 0; i <= n; i++) {
+		if (i < n)
+			ops->get(recs, i, &x);
+		/* Close the prefixes that end before this one starts (all of them at the end). */
+		while (top > 0 && (i == n || stack[top - 1].end < x.start)) {
+			gn_u128 after = stack[--top].end;
+
+			if (after != max && ops->emit(out, after + 1, top ? stack[top - 1].vc : none) == -1)
+				return -1;
+		}
+		if (i == n)
+			break;
+		if (top == sizeof(stack) / sizeof(stack[0]))
+			return -1;	/* cannot happen: prefixes nest at most 129 deep */
+		stack[top].end = x.end;
+		decide(top ? &stack[top - 1] : NULL, &x, 0, &stack[top]);
+		decide(top ? &stack[top - 1] : NULL, &x, 1, &stack[top]);
+		if (ops->emit(out, x.start, stack[top].vc) == -1)
+			return -1;
+		top++;
+	}
+	return 0;
+}
+
+/* Append an interval; a prefix nested at the start of its parent replaces it there. */
+#define EMIT(T, tab, s, v) do {							\
+	T *iv_ = (tab)->iv;							\
+	uint32_t n_ = (tab)->n;							\
+	if (n_ > 0 && iv_[n_ - 1].start == (s)) {				\
+		n_--;								\
+		if (n_ > 0 && iv_[n_ - 1].vc[0] == (v)[0] && iv_[n_ - 1].vc[1] == (v)[1]) { \
+			(tab)->n = n_;						\
+			return 0;						\
+		}								\
+	} else if (n_ > 0 && iv_[n_ - 1].vc[0] == (v)[0] && iv_[n_ - 1].vc[1] == (v)[1])	\
+		return 0;							\
+	if ((n_ & (n_ - 1)) == 0 && n_ >= 64) {					\
+		if ((iv_ = realloc(iv_, 2 * n_ * sizeof(*iv_))) == NULL)	\
+			return -1;						\
+		(tab)->iv = iv_;						\
+	}									\
+	iv_[n_].start = (s);							\
+	iv_[n_].vc[0] = (v)[0];							\
+	iv_[n_].vc[1] = (v)[1];							\
+	(tab)->n = n_ + 1;							\
+} while (0)
+
+static int
+emit4(void *out, gn_u128 start, const int32_t vc[2])
+{
+	EMIT(struct gn_iv4, (struct gn_ptab4 *)out, (uint32_t)start, vc);
 	return 0;
 }
 
 static int
-pfx_cmp(const void *a, const void *b)
+emit6(void *out, gn_u128 start, const int32_t vc[2])
 {
-	const struct gn_pfx *x = a, *y = b;
+	EMIT(struct gn_iv6, (struct gn_ptab6 *)out, start, vc);
+	return 0;
+}
+
+static void
+get4(const void *recs, size_t i, struct pfx *x)
+{
+	const struct gn_pfx4 *p = (const struct gn_pfx4 *)recs + i;
+
+	x->start = p->start;
+	x->end = p->end;
+	x->vc = p->vc;
+	x->len = p->len;
+	x->proto = p->proto;
+}
+
+static void
+get6(const void *recs, size_t i, struct pfx *x)
+{
+	const struct gn_pfx6 *p = (const struct gn_pfx6 *)recs + i;
+
+	x->start = p->start;
+	x->end = p->end;
+	x->vc = p->vc;
+	x->len = p->len;
+	x->proto = p->proto;
+}
+
+static int
+cmp4(const void *a, const void *b)
+{
+	const struct gn_pfx4 *x = a, *y = b;
+	int32_t rx = GN_VC_RULE(x->vc), ry = GN_VC_RULE(y->vc);
 
 	if (x->start != y->start)
 		return x->start < y->start ? -1 : 1;
 	if (x->len != y->len)
 		return x->len < y->len ? -1 : 1;	/* the wider prefix encloses */
-	return x->rule < y->rule ? -1 : x->rule > y->rule;
+	return rx < ry ? -1 : rx > ry;
 }
 
-struct frame {
-	gn_u128		end;
-	int32_t		verdict;
-	uint8_t		except;		/* verdict is an exception */
-	const struct gn_pfx *p;
-};
-
-/*
- * Prefixes either nest or are disjoint, so one pass over them sorted by
- * (start, wider first) with a stack of enclosing prefixes gives every
- * elementary interval its verdict: the deepest exception enclosing it, else
- * the deepest list rule; for two identical prefixes the first written wins.
- */
 static int
-flatten(struct ivs *out, struct gn_pfx *p, size_t n, gn_u128 max)
+cmp6(const void *a, const void *b)
 {
-	struct frame *stack;
-	size_t i, top = 0;
-	int rc = -1;
+	const struct gn_pfx6 *x = a, *y = b;
+	int32_t rx = GN_VC_RULE(x->vc), ry = GN_VC_RULE(y->vc);
 
-	memset(out, 0, sizeof(*out));
-	if ((stack = malloc((n + 1) * sizeof(*stack))) == NULL)
-		return -1;
-	qsort(p, n, sizeof(*p), pfx_cmp);
-	if (ivs_emit(out, 0, GN_NONE) == -1)
-		goto end;
-	for (i = 0; i <= n; i++) {
-		/* Close the prefixes that end before this one starts (all of them at the end). */
-		while (top > 0 && (i == n || stack[top - 1].end < p[i].start)) {
-			gn_u128 after = stack[top - 1].end;
-
-			top--;
-			if (after == max)
-				continue;
-			if (ivs_emit(out, after + 1, top ? stack[top - 1].verdict : GN_NONE) == -1)
-				goto end;
-		}
-		if (i == n)
-			break;
-		struct frame f = { p[i].end, p[i].rule, p[i].except, &p[i] };
-		if (top > 0) {
-			const struct frame *up = &stack[top - 1];
-			int same = up->p->start == p[i].start && up->p->len == p[i].len;
-
-			if (up->except && !p[i].except)
-				f.verdict = up->verdict, f.except = 1;
-			else if (same && !(p[i].except && !up->except))
-				f.verdict = up->verdict, f.except = up->except;
-		}
-		stack[top++] = f;
-		if (ivs_emit(out, p[i].start, f.verdict) == -1)
-			goto end;
-	}
-	rc = 0;
-end:
-	free(stack);
-	if (rc == -1) {
-		free(out->start);
-		free(out->rule);
-	}
-	return rc;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return rx < ry ? -1 : rx > ry;
 }
 
 int
-gn_ptab4_build(struct gn_ptab4 *t, struct gn_pfx *p, size_t n)
+gn_ptab4_build(struct gn_ptab4 *t, struct gn_pfx4 *p, size_t n)
 {
-	struct ivs v;
-	size_t i, k;
+	static const struct flat_ops ops = { get4, emit4 };
+	uint32_t k, i;
 
 	memset(t, 0, sizeof(*t));
-	if (flatten(&v, p, n, 0xffffffffu) == -1)
-		return -1;
-	t->n = (uint32_t)v.n;
-	t->start = malloc(v.n * sizeof(*t->start));
-	t->index = malloc(65537 * sizeof(*t->index));
-	if (t->start == NULL || t->index == NULL) {
-		free(v.start);
-		v.start = NULL;
-		t->rule = v.rule;
+	qsort(p, n, sizeof(*p), cmp4);
+	if ((t->iv = malloc(64 * sizeof(*t->iv))) == NULL ||
+	    flatten(p, n, &ops, t, 0xffffffffu) == -1 ||
+	    (t->index = malloc(65537 * sizeof(*t->index))) == NULL) {
 		gn_ptab4_free(t);
 		return -1;
 	}
-	for (i = 0; i < v.n; i++)
-		t->start[i] = (uint32_t)v.start[i];
-	free(v.start);
-	/* Shrink to fit: the flattening over-allocates. */
-	t->rule = realloc(v.rule, v.n * sizeof(*t->rule));
-	if (t->rule == NULL)
-		t->rule = v.rule;
 	for (k = 0, i = 0; k <= 65536; k++) {
-		while (i < v.n && t->start[i] >> 16 < k)
+		while (i < t->n && t->iv[i].start >> 16 < k)
 			i++;
-		t->index[k] = (uint32_t)i;
+		t->index[k] = i;
 	}
 	return 0;
 }
 
 int
-gn_ptab6_build(struct gn_ptab6 *t, struct gn_pfx *p, size_t n)
+gn_ptab6_build(struct gn_ptab6 *t, struct gn_pfx6 *p, size_t n)
 {
-	struct ivs v;
-	gn_u128 *s;
+	static const struct flat_ops ops = { get6, emit6 };
 
 	memset(t, 0, sizeof(*t));
-	if (flatten(&v, p, n, ~(gn_u128)0) == -1)
+	qsort(p, n, sizeof(*p), cmp6);
+	if ((t->iv = malloc(64 * sizeof(*t->iv))) == NULL ||
+	    flatten(p, n, &ops, t, ~(gn_u128)0) == -1) {
+		gn_ptab6_free(t);
 		return -1;
-	t->n = (uint32_t)v.n;
-	t->start = (s = realloc(v.start, v.n * sizeof(*s))) ? s : v.start;
-	t->rule = v.rule;
+	}
 	return 0;
 }
 
 void
 gn_ptab4_free(struct gn_ptab4 *t)
 {
-	free(t->start);
-	free(t->rule);
+	free(t->iv);
 	free(t->index);
 	memset(t, 0, sizeof(*t));
 }
@@ -181,18 +226,15 @@ gn_ptab4_free(struct gn_ptab4 *t)
 void
 gn_ptab6_free(struct gn_ptab6 *t)
 {
-	free(t->start);
-	free(t->rule);
+	free(t->iv);
 	memset(t, 0, sizeof(*t));
 }
 
 int32_t
-gn_ptab4_lookup(const struct gn_ptab4 *t, uint32_t addr)
+gn_ptab4_lookup(const struct gn_ptab4 *t, uint32_t addr, int pi)
 {
 	uint32_t k = addr >> 16, lo, hi;
 
-	if (t->n == 0)
-		return GN_NONE;
 	/* The interval holding addr starts at or below k << 16 ... */
 	lo = t->index[k] ? t->index[k] - 1 : 0;
 	/* ... and before the first one of the next block. */
@@ -200,28 +242,26 @@ gn_ptab4_lookup(const struct gn_ptab4 *t, uint32_t addr)
 	while (hi - lo > 1) {
 		uint32_t mid = lo + (hi - lo) / 2;
 
-		if (t->start[mid] <= addr)
+		if (t->iv[mid].start <= addr)
 			lo = mid;
 		else
 			hi = mid;
 	}
-	return t->rule[lo];
+	return t->iv[lo].vc[pi];
 }
 
 int32_t
-gn_ptab6_lookup(const struct gn_ptab6 *t, gn_u128 addr)
+gn_ptab6_lookup(const struct gn_ptab6 *t, gn_u128 addr, int pi)
 {
 	uint32_t lo = 0, hi = t->n;
 
-	if (t->n == 0)
-		return GN_NONE;
 	while (hi - lo > 1) {
 		uint32_t mid = lo + (hi - lo) / 2;
 
-		if (t->start[mid] <= addr)
+		if (t->iv[mid].start <= addr)
 			lo = mid;
 		else
 			hi = mid;
 	}
-	return t->rule[lo];
+	return t->iv[lo].vc[pi];
 }

@@ -36,8 +36,12 @@ struct parser {
 	char		*open[MAX_DEPTH + 1];	/* realpaths of the files being read */
 	char		*version_at;	/* "file:line" of the version statement */
 	struct intern	 strs;
-	struct gn_pfx	*pfx;		/* address rules, both families */
-	size_t		 npfx, cappfx;
+	struct gn_pfx4	*pfx4;		/* address rules */
+	size_t		 npfx4, cap4;
+	struct gn_pfx6	*pfx6;
+	size_t		 npfx6, cap6;
+	struct intern	 sets;		/* attribute sets, by content */
+	uint32_t	*set_ports;	/* per attribute set: its interned ports text */
 	size_t		 nerr;
 	int		 nomem;
 };
@@ -188,14 +192,15 @@ norm_name(char *s)
 	return len;
 }
 
-static int
-parse_ports(struct parser *p, const char *v, uint32_t *first, uint8_t *count)
-{
-	struct gn_table *t = p->t;
-	const char *s = v;
-	size_t n = 0;
+#define MAX_PORTS	64
 
-	*first = (uint32_t)t->nports;
+/* A port list: PORT or LO-HI, comma-separated. Returns the count or -1. */
+static int
+parse_ports(struct parser *p, const char *v, struct gn_port_range *out)
+{
+	const char *s = v;
+	int n = 0;
+
 	for (;;) {
 		unsigned long lo, hi;
 		char *e;
@@ -209,66 +214,151 @@ parse_ports(struct parser *p, const char *v, uint32_t *first, uint8_t *count)
 				goto bad;
 			hi = strtoul(s, &e, 10);
 		}
-		if (lo < 1 || hi > 65535 || lo > hi || n == UINT8_MAX)
+		if (lo < 1 || hi > 65535 || lo > hi || n == MAX_PORTS)
 			goto bad;
-		if (t->nports % 16 == 0) {
-			struct gn_port_range *r = realloc(t->ports, (t->nports + 16) * sizeof(*r));
-
-			if (r == NULL) {
-				p->nomem = 1;
-				return -1;
-			}
-			t->ports = r;
-		}
-		t->ports[t->nports].lo = (uint16_t)lo;
-		t->ports[t->nports].hi = (uint16_t)hi;
-		t->nports++;
+		out[n].lo = (uint16_t)lo;
+		out[n].hi = (uint16_t)hi;
 		n++;
 		if (*e == '\0')
-			break;
+			return n;
 		if (*e != ',')
 			goto bad;
 		s = e + 1;
 	}
-	*count = (uint8_t)n;
-	return 0;
 bad:
-	t->nports = *first;
-	perr(p, "bad ports '%s' (list of PORT or LO-HI, 1-65535)", v);
+	perr(p, "bad ports '%s' (list of PORT or LO-HI, 1-65535, at most %d)", v, MAX_PORTS);
 	return -1;
 }
 
-static int
-add_pfx(struct parser *p, const struct gn_pfx *x)
+/*
+ * The attribute set of a rule, shared with every rule that has the same one
+ * (a list has a handful). ports_text is the interned ports text (0 for none),
+ * so that equal port lists share a set too.
+ */
+static uint32_t
+intern_attrs(struct parser *p, const struct gn_attrs *a, uint32_t ports_text,
+    const struct gn_port_range *ports)
 {
-	if (p->npfx == p->cappfx) {
-		size_t cap = p->cappfx ? p->cappfx * 2 : 64;
-		struct gn_pfx *n = realloc(p->pfx, cap * sizeof(*n));
+	struct gn_table *t = p->t;
+	struct intern *in = &p->sets;
+	uint64_t key[2] = { (uint64_t)a->label << 32 | a->points_to,
+	    (uint64_t)ports_text << 32 | (uint32_t)a->flags << 16 | a->action << 8 | a->proto };
+	size_t i, j;
 
-		if (n == NULL) {
-			p->nomem = 1;
-			return -1;
+	if ((in->count + 1) * 2 > in->mask + 1) {
+		size_t size = in->mask ? (in->mask + 1) * 2 : 64;
+		uint32_t *slots = calloc(size, sizeof(*slots));
+
+		if (slots == NULL)
+			return UINT32_MAX;
+		for (j = 0; in->mask && j <= in->mask; j++) {
+			if (in->slots[j] == 0)
+				continue;
+			const struct gn_attrs *o = &t->attrs[in->slots[j] - 1];
+			uint64_t k[2] = { (uint64_t)o->label << 32 | o->points_to,
+			    (uint64_t)p->set_ports[in->slots[j] - 1] << 32 |
+			    (uint32_t)o->flags << 16 | o->action << 8 | o->proto };
+
+			for (i = fnv(0xcbf29ce484222325ULL, k, sizeof(k)) & (size - 1); slots[i];
+			    i = (i + 1) & (size - 1))
+				;
+			slots[i] = in->slots[j];
 		}
-		p->pfx = n;
-		p->cappfx = cap;
+		free(in->slots);
+		in->slots = slots;
+		in->mask = size - 1;
 	}
-	p->pfx[p->npfx++] = *x;
+	for (i = fnv(0xcbf29ce484222325ULL, key, sizeof(key)) & in->mask; in->slots[i];
+	    i = (i + 1) & in->mask) {
+		const struct gn_attrs *o = &t->attrs[in->slots[i] - 1];
+
+		if (o->label == a->label && o->points_to == a->points_to &&
+		    p->set_ports[in->slots[i] - 1] == ports_text && o->flags == a->flags &&
+		    o->action == a->action && o->proto == a->proto)
+			return in->slots[i] - 1;
+	}
+	if (t->nattrs % 64 == 0) {
+		struct gn_attrs *na = realloc(t->attrs, (t->nattrs + 64) * sizeof(*na));
+		uint32_t *np = realloc(p->set_ports, (t->nattrs + 64) * sizeof(*np));
+
+		if (na != NULL)
+			t->attrs = na;
+		if (np != NULL)
+			p->set_ports = np;
+		if (na == NULL || np == NULL)
+			return UINT32_MAX;
+	}
+	if (a->nports > 0) {
+		struct gn_port_range *r = realloc(t->ports, (t->nports + a->nports) * sizeof(*r));
+
+		if (r == NULL)
+			return UINT32_MAX;
+		t->ports = r;
+		memcpy(t->ports + t->nports, ports, a->nports * sizeof(*ports));
+	}
+	t->attrs[t->nattrs] = *a;
+	t->attrs[t->nattrs].ports = (uint32_t)t->nports;
+	t->nports += a->nports;
+	p->set_ports[t->nattrs] = ports_text;
+	in->slots[i] = (uint32_t)++t->nattrs;
+	in->count++;
+	return (uint32_t)t->nattrs - 1;
+}
+
+#define PUSH(p, arr, n, cap, x) do {						\
+	if ((n) == (cap)) {							\
+		size_t c_ = (cap) ? (cap) * 2 : 64;				\
+		void *a_ = realloc((arr), c_ * sizeof(*(arr)));		\
+		if (a_ == NULL) {						\
+			(p)->nomem = 1;						\
+			return -1;						\
+		}								\
+		(arr) = a_;							\
+		(cap) = c_;							\
+	}									\
+	(arr)[(n)++] = (x);							\
+} while (0)
+
+static int
+add_pfx4(struct parser *p, const struct gn_pfx4 *x)
+{
+	PUSH(p, p->pfx4, p->npfx4, p->cap4, *x);
 	return 0;
+}
+
+static int
+add_pfx6(struct parser *p, const struct gn_pfx6 *x)
+{
+	PUSH(p, p->pfx6, p->npfx6, p->cap6, *x);
+	return 0;
+}
+
+static gn_u128
+addr_to_u128(const uint8_t a[16])
+{
+	gn_u128 v = 0;
+	int i;
+
+	for (i = 0; i < 16; i++)
+		v = v << 8 | a[i];
+	return v;
 }
 
 /*
  * An address or prefix. We insist on canonical text ourselves (libcidr
- * takes 10.1/16, octal and hex), then let libcidr parse it and compute the
- * network so that a prefix with host bits set is named with its fix.
+ * takes 10.1/16, octal and hex); libcidr then parses it as well and must
+ * agree, and names the network when host bits are set.
  */
 static int
-parse_net(struct parser *p, char *pat, struct gn_rule *r, uint8_t addr[16])
+parse_net(struct parser *p, char *pat, struct gn_rule *r, gn_u128 *start, gn_u128 *end)
 {
 	char *slash = strchr(pat, '/'), *net = NULL;
 	int v6 = strchr(pat, ':') != NULL, maxlen = v6 ? 128 : 32, len = maxlen, rc = -1;
 	size_t alen = slash ? (size_t)(slash - pat) : strlen(pat);
 	CIDR *c = NULL, *n = NULL;
+	uint8_t a6[16];
 	uint32_t a4;
+	gn_u128 v, host;
 
 	r->kind = v6 ? GN_KIND_NET6 : GN_KIND_NET4;
 	if (slash != NULL) {
@@ -286,7 +376,7 @@ parse_net(struct parser *p, char *pat, struct gn_rule *r, uint8_t addr[16])
 		}
 		len = (int)l;
 	}
-	if (v6 ? gn_addr_parse6(pat, alen, addr) == -1 : gn_addr_parse4(pat, alen, &a4) == -1) {
+	if (v6 ? gn_addr_parse6(pat, alen, a6) == -1 : gn_addr_parse4(pat, alen, &a4) == -1) {
 		/* Something inet_aton() would take is worth a sharper message. */
 		if (!v6 && (c = cidr_from_str(pat)) != NULL && cidr_get_proto(c) == CIDR_IPV4 &&
 		    memchr(pat, '.', alen) != NULL)
@@ -295,27 +385,24 @@ parse_net(struct parser *p, char *pat, struct gn_rule *r, uint8_t addr[16])
 			perr(p, "invalid address '%.*s'", (int)alen, pat);
 		goto end;
 	}
-	if ((c = cidr_from_str(pat)) == NULL || (n = cidr_addr_network(c)) == NULL) {
+	if ((c = cidr_from_str(pat)) == NULL || cidr_get_pflen(c) != len ||
+	    cidr_get_proto(c) != (v6 ? CIDR_IPV6 : CIDR_IPV4)) {
 		perr(p, "invalid address '%s'", pat);
 		goto end;
 	}
-	if (cidr_equals(c, n) != 0) {	/* 0 means equal */
-		if ((net = cidr_to_str(n, CIDR_NOFLAGS)) == NULL)
+	v = v6 ? addr_to_u128(a6) : a4;
+	host = len == maxlen ? 0 : ((gn_u128)1 << (maxlen - len)) - 1;
+	if (v & host) {
+		if ((n = cidr_addr_network(c)) == NULL || (net = cidr_to_str(n, CIDR_NOFLAGS)) == NULL)
 			p->nomem = 1;
 		perr(p, "'%s' has host bits set (did you mean %s?)", pat, net ? net : "?");
 		goto end;
 	}
-	if (v6) {
-		memcpy(addr, cidr_get_addr(n), 16);
-	} else {
-		memset(addr, 0, 16);
-		addr[0] = (uint8_t)(a4 >> 24);
-		addr[1] = (uint8_t)(a4 >> 16);
-		addr[2] = (uint8_t)(a4 >> 8);
-		addr[3] = (uint8_t)a4;
+	if (!v6)
 		r->pattern = a4;
-	}
 	r->prefixlen = (uint8_t)len;
+	*start = v;
+	*end = v | host;
 	rc = 0;
 end:
 	free(net);
@@ -325,11 +412,11 @@ end:
 }
 
 static void
-add_regex(struct parser *p, const char *pat, struct gn_rule *r, int32_t id)
+add_regex(struct parser *p, const char *pat, int except, int32_t id)
 {
 	struct gn_table *t = p->t;
-	struct gn_regex **list = (r->flags & GN_RULE_EXCEPT) ? &t->xregex : &t->regex;
-	size_t *n = (r->flags & GN_RULE_EXCEPT) ? &t->nxregex : &t->nregex;
+	struct gn_regex **list = except ? &t->xregex : &t->regex;
+	size_t *n = except ? &t->nxregex : &t->nregex;
 	PCRE2_UCHAR emsg[120];
 	PCRE2_SIZE eoff;
 	pcre2_code *code;
@@ -475,12 +562,15 @@ static void
 parse_rule(struct parser *p, int argc, char **argv)
 {
 	struct gn_table *t = p->t;
+	struct gn_port_range ports[MAX_PORTS];
+	struct gn_attrs set;
 	struct gn_rule r;
 	struct attrs a;
-	uint8_t addr[16];
+	gn_u128 start = 0, end = 0;
+	uint32_t ports_text = 0;
 	char *pat;
-	int except = 0, bad = 0;
-	int32_t id = (int32_t)t->nrules;
+	int except = 0, bad = 0, nports = 0;
+	int32_t id = (int32_t)t->nrules, vc;
 
 	if (strcmp(argv[0], "except") == 0) {
 		except = 1;
@@ -492,6 +582,7 @@ parse_rule(struct parser *p, int argc, char **argv)
 	}
 	pat = argv[0];
 	memset(&r, 0, sizeof(r));
+	memset(&set, 0, sizeof(set));
 	r.line = p->line;
 	r.file = p->fileidx;
 	if (parse_attrs(p, except, argc - 1, argv + 1, &a) == -1)
@@ -510,33 +601,40 @@ parse_rule(struct parser *p, int argc, char **argv)
 			bad = 1;
 		}
 	} else if (looks_like_addr(pat)) {
-		if (parse_net(p, pat, &r, addr) == -1)
+		if (parse_net(p, pat, &r, &start, &end) == -1)
 			bad = 1;
 	} else {
-		char *orig = strdup(pat);
+		char orig[256];
 
+		snprintf(orig, sizeof(orig), "%s", pat);
 		r.kind = GN_KIND_HOST;
 		if (norm_name(pat) == 0) {
-			perr(p, "invalid host name '%s'", orig ? orig : pat);
+			perr(p, "invalid host name '%s'", orig);
 			bad = 1;
 		}
-		free(orig);
 	}
 	if (a.proto != -1 && r.kind != GN_KIND_NET4 && r.kind != GN_KIND_NET6) {
 		perr(p, "proto applies to address rules only");
 		bad = 1;
 	}
-	if (a.ports != NULL && parse_ports(p, a.ports, &r.ports, &r.nports) == -1)
+	if (a.ports != NULL && (nports = parse_ports(p, a.ports, ports)) == -1)
 		bad = 1;
 	if (bad)
 		return;
+	if (t->nrules >= GN_VC_EXCEPT) {
+		perr(p, "too many rules");
+		return;
+	}
 
-	r.flags = (uint8_t)((except ? GN_RULE_EXCEPT : 0) | (a.critical && !except ? GN_RULE_CRITICAL : 0));
-	r.action = (uint8_t)(except ? 0 : a.action);
+	set.flags = (uint8_t)((except ? GN_RULE_EXCEPT : 0) | (a.critical && !except ? GN_RULE_CRITICAL : 0));
+	set.action = (uint8_t)(except ? 0 : a.action);
 	if (r.kind == GN_KIND_NET4 || r.kind == GN_KIND_NET6)
-		r.proto = (uint8_t)(a.proto == -1 ? (GN_PROTO_TCP | GN_PROTO_UDP) : a.proto);
-	if ((r.label = intern(p, a.label ? a.label : "")) == UINT32_MAX ||
-	    (a.points_to && (r.points_to = intern(p, a.points_to)) == UINT32_MAX)) {
+		set.proto = (uint8_t)(a.proto == -1 ? (GN_PROTO_TCP | GN_PROTO_UDP) : a.proto);
+	set.nports = (uint8_t)nports;
+	if ((set.label = intern(p, a.label ? a.label : "")) == UINT32_MAX ||
+	    (a.points_to && (set.points_to = intern(p, a.points_to)) == UINT32_MAX) ||
+	    (a.ports && (ports_text = intern(p, a.ports)) == UINT32_MAX) ||
+	    (r.attrs = intern_attrs(p, &set, ports_text, ports)) == UINT32_MAX) {
 		p->nomem = 1;
 		return;
 	}
@@ -545,10 +643,15 @@ parse_rule(struct parser *p, int argc, char **argv)
 		const char *text = pat;
 
 		if (r.kind == GN_KIND_NET6) {
-			char a6[INET6_ADDRSTRLEN];
+			uint8_t a6[16];
+			char s6[INET6_ADDRSTRLEN];
+			gn_u128 v = start;
+			int i;
 
-			inet_ntop(AF_INET6, addr, a6, sizeof(a6));
-			snprintf(buf, sizeof(buf), "%s/%u", a6, r.prefixlen);
+			for (i = 15; i >= 0; i--, v >>= 8)
+				a6[i] = (uint8_t)v;
+			inet_ntop(AF_INET6, a6, s6, sizeof(s6));
+			snprintf(buf, sizeof(buf), "%s/%u", s6, r.prefixlen);
 			text = buf;
 		}
 		if ((r.pattern = gn_arena_add(&t->arena, text, strlen(text))) == UINT32_MAX) {
@@ -556,32 +659,30 @@ parse_rule(struct parser *p, int argc, char **argv)
 			return;
 		}
 	}
+	vc = id | (except ? GN_VC_EXCEPT : 0);
 	if (r.kind == GN_KIND_REGEX) {
 		size_t nbefore = p->nerr;
 
-		add_regex(p, t->arena.buf + r.pattern + 1, &r, id);
+		add_regex(p, t->arena.buf + r.pattern + 1, except, id);
 		if (p->nerr != nbefore)
 			return;
 	}
-	if (r.kind == GN_KIND_NET4 || r.kind == GN_KIND_NET6) {
-		struct gn_pfx x = { 0 };
-		gn_u128 v = 0, mask;
-		int i;
+	if (r.kind == GN_KIND_NET4) {
+		struct gn_pfx4 x = { (uint32_t)start, (uint32_t)end, vc, r.prefixlen, set.proto };
 
-		for (i = 0; i < 16; i++)
-			v = v << 8 | addr[i];
-		if (r.kind == GN_KIND_NET4) {
-			v >>= 96;
-			mask = r.prefixlen == 0 ? 0xffffffffu : (((gn_u128)1 << (32 - r.prefixlen)) - 1);
-		} else {
-			mask = r.prefixlen == 0 ? ~(gn_u128)0 : (((gn_u128)1 << (128 - r.prefixlen)) - 1);
-		}
-		x.start = v;
-		x.end = v | mask;
-		x.rule = id;
+		if (add_pfx4(p, &x) == -1)
+			return;
+	}
+	if (r.kind == GN_KIND_NET6) {
+		struct gn_pfx6 x;
+
+		memset(&x, 0, sizeof(x));
+		x.start = start;
+		x.end = end;
+		x.vc = vc;
 		x.len = r.prefixlen;
-		x.except = (uint8_t)except;
-		if (add_pfx(p, &x) == -1)
+		x.proto = set.proto;
+		if (add_pfx6(p, &x) == -1)
 			return;
 	}
 	if (t->nrules % 1024 == 0) {
@@ -751,7 +852,7 @@ load(const char *name, FILE *f, struct gn_diag *diag)
 	parse_stream(&p, f);
 	if (p.nomem || p.nerr > 0)
 		goto end;
-	if (gn_table_finish(t, p.pfx, p.npfx, diag) == -1)
+	if (gn_table_finish(t, p.pfx4, p.npfx4, p.pfx6, p.npfx6, diag) == -1)
 		goto end;
 	ok = 1;
 end:
@@ -760,7 +861,10 @@ end:
 	free(p.open[0]);
 	free(p.version_at);
 	free(p.strs.slots);
-	free(p.pfx);
+	free(p.pfx4);
+	free(p.pfx6);
+	free(p.sets.slots);
+	free(p.set_ports);
 	if (!ok) {
 		gn_table_free(t);
 		t = NULL;

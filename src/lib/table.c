@@ -45,129 +45,77 @@ gn_table_free(struct gn_table *t)
 	if (t == NULL)
 		return;
 	gn_names_free(&t->names);
-	gn_names_free(&t->xnames);
 	free_regex(t->regex, t->nregex);
 	free_regex(t->xregex, t->nxregex);
-	if (!t->shared_udp) {
-		gn_ptab4_free(&t->v4[1]);
-		gn_ptab6_free(&t->v6[1]);
-	}
-	gn_ptab4_free(&t->v4[0]);
-	gn_ptab6_free(&t->v6[0]);
+	gn_ptab4_free(&t->v4);
+	gn_ptab6_free(&t->v6);
 	for (i = 0; i < t->nfiles; i++)
 		free(t->files[i]);
 	free(t->files);
 	free(t->rules);
+	free(t->attrs);
 	free(t->ports);
 	free(t->version);
 	gn_arena_free(&t->arena);
 	free(t);
 }
 
-/* Address prefixes of one family that apply to proto (exceptions apply to all). */
-static size_t
-select_pfx(const struct gn_table *t, const struct gn_pfx *all, size_t n, int kind,
-    unsigned proto, struct gn_pfx *out)
+static uint64_t
+fnv(uint64_t h, const void *s, size_t len)
 {
-	size_t i, k = 0;
+	const unsigned char *c = s;
 
-	for (i = 0; i < n; i++) {
-		const struct gn_rule *r = &t->rules[all[i].rule];
-
-		if (r->kind == kind && (all[i].except || (r->proto & proto)))
-			out[k++] = all[i];
-	}
-	return k;
-}
-
-static int
-build_addrs(struct gn_table *t, const struct gn_pfx *all, size_t n)
-{
-	struct gn_pfx *sel;
-	size_t i, k;
-	int rc = -1;
-
-	if ((sel = malloc((n ? n : 1) * sizeof(*sel))) == NULL)
-		return -1;
-	t->shared_udp = 1;
-	for (i = 0; i < n; i++) {
-		const struct gn_rule *r = &t->rules[all[i].rule];
-
-		if (!all[i].except && r->proto != (GN_PROTO_TCP | GN_PROTO_UDP))
-			t->shared_udp = 0;
-	}
-	for (i = 0; i < (t->shared_udp ? 1u : 2u); i++) {
-		unsigned proto = i == 0 ? GN_PROTO_TCP : GN_PROTO_UDP;
-
-		k = select_pfx(t, all, n, GN_KIND_NET4, proto, sel);
-		if (gn_ptab4_build(&t->v4[i], sel, k) == -1)
-			goto end;
-		k = select_pfx(t, all, n, GN_KIND_NET6, proto, sel);
-		if (gn_ptab6_build(&t->v6[i], sel, k) == -1)
-			goto end;
-	}
-	if (t->shared_udp) {
-		t->v4[1] = t->v4[0];
-		t->v6[1] = t->v6[0];
-	}
-	rc = 0;
-end:
-	free(sel);
-	return rc;
+	while (len-- > 0)
+		h = (h ^ *c++) * 0x100000001b3ULL;
+	return h;
 }
 
 int
-gn_table_finish(struct gn_table *t, struct gn_pfx *pfx, size_t npfx, struct gn_diag *diag)
+gn_table_finish(struct gn_table *t, struct gn_pfx4 *p4, size_t n4, struct gn_pfx6 *p6, size_t n6,
+    struct gn_diag *diag)
 {
-	size_t i, nnames = 0, nx = 0;
 	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i, nnames = 0;
+	char *shrunk;
 
-	for (i = 0; i < t->nrules; i++) {
-		const struct gn_rule *r = &t->rules[i];
-
-		if (r->kind == GN_KIND_HOST || r->kind == GN_KIND_DOMAIN)
-			(r->flags & GN_RULE_EXCEPT) ? nx++ : nnames++;
+	for (i = 0; i < t->nrules; i++)
+		if (t->rules[i].kind == GN_KIND_HOST || t->rules[i].kind == GN_KIND_DOMAIN)
+			nnames++;
+	/* Loading is done with the arena: give back what its doubling over-allocated. */
+	if ((shrunk = realloc(t->arena.buf, t->arena.len)) != NULL) {
+		t->arena.buf = shrunk;
+		t->arena.cap = t->arena.len;
 	}
-	/* Interior nodes roughly double the count for names with many labels. */
-	if (gn_names_init(&t->names, nnames + nnames / 2 + 8) == -1 ||
-	    gn_names_init(&t->xnames, nx * 2 + 8) == -1)
+	if (gn_names_init(&t->names, nnames + 8) == -1)
 		goto nomem;
 	for (i = 0; i < t->nrules; i++) {
 		const struct gn_rule *r = &t->rules[i];
-		struct gn_names *n = (r->flags & GN_RULE_EXCEPT) ? &t->xnames : &t->names;
-		const char *pat = t->arena.buf + r->pattern;
-		int wild = r->kind == GN_KIND_DOMAIN;
+		int32_t vc = (int32_t)i | ((gn_rule_attrs(t, r)->flags & GN_RULE_EXCEPT) ? GN_VC_EXCEPT : 0);
 
-		if (r->kind != GN_KIND_HOST && r->kind != GN_KIND_DOMAIN)
-			continue;
-		if (wild)
-			pat += 2;
-		if (gn_names_add(n, &t->arena, pat, strlen(pat), wild, (int32_t)i) == -2)
+		if (r->kind == GN_KIND_HOST &&
+		    gn_names_add(&t->names, t->arena.buf, r->pattern, 0, vc) == -1)
+			goto nomem;
+		if (r->kind == GN_KIND_DOMAIN &&
+		    gn_names_add(&t->names, t->arena.buf, r->pattern + 2, 1, vc) == -1)
 			goto nomem;
 	}
-	if (nx == 0) {
-		gn_names_free(&t->xnames);	/* mask 0: skipped at lookup */
-	}
-	if (build_addrs(t, pfx, npfx) == -1)
+	if (gn_ptab4_build(&t->v4, p4, n4) == -1 || gn_ptab6_build(&t->v6, p6, n6) == -1)
 		goto nomem;
 
 	/* A digest of what decides traffic, for ISTags and farm checks. */
 	for (i = 0; i < t->nrules; i++) {
 		const struct gn_rule *r = &t->rules[i];
-		const char *label = t->arena.buf + r->label;
-		struct gn_rule_info info;
+		const struct gn_attrs *a = gn_rule_attrs(t, r);
+		const char *label = t->arena.buf + a->label;
+		uint8_t fixed[8] = { r->kind, r->prefixlen, a->flags, a->action, a->proto };
 
-		gn_table_rule_info(t, (int32_t)i, &info);
-		h ^= r->kind | r->flags << 8 | r->action << 16 | (uint64_t)r->proto << 24 |
-		    (uint64_t)r->prefixlen << 32;
-		h *= 0x100000001b3ULL;
-		for (const char *s = info.pattern; *s; s++)
-			h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-		for (const char *s = label; *s; s++)
-			h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-		for (size_t k = 0; k < r->nports; k++)
-			h = (h ^ ((uint64_t)t->ports[r->ports + k].lo << 16 |
-			    t->ports[r->ports + k].hi)) * 0x100000001b3ULL;
+		h = fnv(h, fixed, sizeof(fixed));
+		if (r->kind == GN_KIND_NET4)
+			h = fnv(h, &r->pattern, sizeof(r->pattern));
+		else
+			h = fnv(h, t->arena.buf + r->pattern, strlen(t->arena.buf + r->pattern) + 1);
+		h = fnv(h, label, strlen(label) + 1);
+		h = fnv(h, t->ports + a->ports, a->nports * sizeof(*t->ports));
 	}
 	t->digest = h;
 	return 0;
@@ -221,14 +169,14 @@ match_regex(const struct gn_regex *re, size_t n, const char *name, size_t len)
 	return GN_NONE;
 }
 
-static struct gn_verdict
-decide(const struct gn_table *t, enum gn_target target, int32_t rule)
+static inline struct gn_verdict
+decide(enum gn_target target, int32_t vc)
 {
 	struct gn_verdict v = { GN_MATCH_NONE, target, GN_NONE };
 
-	if (rule != GN_NONE) {
-		v.rule = rule;
-		v.match = (t->rules[rule].flags & GN_RULE_EXCEPT) ? GN_MATCH_EXCEPTED : GN_MATCH_LISTED;
+	if (vc >= 0) {
+		v.rule = GN_VC_RULE(vc);
+		v.match = (vc & GN_VC_EXCEPT) ? GN_MATCH_EXCEPTED : GN_MATCH_LISTED;
 	}
 	return v;
 }
@@ -236,30 +184,30 @@ decide(const struct gn_table *t, enum gn_target target, int32_t rule)
 static struct gn_verdict
 lookup_name(const struct gn_table *t, const char *s, size_t len)
 {
-	const char *arena = t->arena.buf;
-	int32_t rule;
+	int32_t vc, x;
 	int valid;
 
-	/* Exceptions beat the list, whatever their specificity. */
-	if (t->xnames.mask != 0) {
-		rule = gn_names_match(&t->xnames, arena, s, len, &valid);
-		if (!valid)
-			return decide(t, GN_TARGET_INVALID, GN_NONE);
-		if (rule != GN_NONE)
-			return decide(t, GN_TARGET_NAME, rule);
-	}
-	rule = gn_names_match(&t->names, arena, s, len, &valid);
+	vc = gn_names_match(&t->names, t->arena.buf, s, len, &valid);
 	if (!valid)
-		return decide(t, GN_TARGET_INVALID, GN_NONE);
-	if (t->nxregex > 0) {
-		int32_t x = match_regex(t->xregex, t->nxregex, s, len);
+		return decide(GN_TARGET_INVALID, -1);
+	/* Exceptions beat the list, whatever their kind. */
+	if (!GN_VC_IS_EXCEPT(vc) && t->nxregex > 0 &&
+	    (x = match_regex(t->xregex, t->nxregex, s, len)) != GN_NONE)
+		return decide(GN_TARGET_NAME, x | GN_VC_EXCEPT);
+	if (vc == -1 && t->nregex > 0)
+		vc = match_regex(t->regex, t->nregex, s, len);
+	return decide(GN_TARGET_NAME, vc);
+}
 
-		if (x != GN_NONE)
-			return decide(t, GN_TARGET_NAME, x);
-	}
-	if (rule == GN_NONE)
-		rule = match_regex(t->regex, t->nregex, s, len);
-	return decide(t, GN_TARGET_NAME, rule);
+static inline gn_u128
+addr6(const uint8_t a[16])
+{
+	gn_u128 v = 0;
+	int i;
+
+	for (i = 0; i < 16; i++)
+		v = v << 8 | a[i];
+	return v;
 }
 
 static int
@@ -279,33 +227,30 @@ numeric_label(const char *s, const char *end)
 struct gn_verdict
 gn_table_lookup(const struct gn_table *t, const char *s, size_t len, unsigned proto)
 {
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	int pi = proto == GN_PROTO_UDP ? 1 : 0;
 	const char *last;
 	uint8_t a6[16];
 	uint32_t a4;
+	int bracket = 0;
 
+	if (len > 0 && s[0] >= '0' && s[0] <= '9' && gn_addr_parse4(s, len, &a4) == 0)
+		return decide(GN_TARGET_IPV4, gn_ptab4_lookup(&t->v4, a4, pi));
 	if (len > 0 && s[0] == '[') {
 		if (len < 3 || s[len - 1] != ']')
-			return decide(t, GN_TARGET_INVALID, GN_NONE);
+			return decide(GN_TARGET_INVALID, -1);
 		s++;
 		len -= 2;
-		if (memchr(s, ':', len) == NULL)
-			return decide(t, GN_TARGET_INVALID, GN_NONE);
+		bracket = 1;
 	}
-	if (memchr(s, ':', len) != NULL) {
-		gn_u128 v = 0;
-		int i;
-
+	if (bracket || memchr(s, ':', len) != NULL) {
 		if (gn_addr_parse6(s, len, a6) == -1)
-			return decide(t, GN_TARGET_INVALID, GN_NONE);
-		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+			return decide(GN_TARGET_INVALID, -1);
 		if (memcmp(a6, mapped, 12) == 0) {
 			a4 = (uint32_t)a6[12] << 24 | (uint32_t)a6[13] << 16 | (uint32_t)a6[14] << 8 | a6[15];
-			return decide(t, GN_TARGET_IPV4, gn_ptab4_lookup(&t->v4[pi], a4));
+			return decide(GN_TARGET_IPV4, gn_ptab4_lookup(&t->v4, a4, pi));
 		}
-		for (i = 0; i < 16; i++)
-			v = v << 8 | a6[i];
-		return decide(t, GN_TARGET_IPV6, gn_ptab6_lookup(&t->v6[pi], v));
+		return decide(GN_TARGET_IPV6, gn_ptab6_lookup(&t->v6, addr6(a6), pi));
 	}
 	if (len > 0 && s[len - 1] == '.')
 		len--;
@@ -314,8 +259,8 @@ gn_table_lookup(const struct gn_table *t, const char *s, size_t len, unsigned pr
 		;
 	if (numeric_label(last, s + len)) {
 		if (gn_addr_parse4(s, len, &a4) == -1)
-			return decide(t, GN_TARGET_INVALID, GN_NONE);
-		return decide(t, GN_TARGET_IPV4, gn_ptab4_lookup(&t->v4[pi], a4));
+			return decide(GN_TARGET_INVALID, -1);
+		return decide(GN_TARGET_IPV4, gn_ptab4_lookup(&t->v4, a4, pi));
 	}
 	return lookup_name(t, s, len);
 }
@@ -323,16 +268,16 @@ gn_table_lookup(const struct gn_table *t, const char *s, size_t len, unsigned pr
 int
 gn_table_rule_port_ok(const struct gn_table *t, int32_t id, unsigned port)
 {
-	const struct gn_rule *r;
+	const struct gn_attrs *a;
 	size_t i;
 
 	if (id < 0 || (size_t)id >= t->nrules)
 		return 0;
-	r = &t->rules[id];
-	if (r->nports == 0)
+	a = gn_rule_attrs(t, &t->rules[id]);
+	if (a->nports == 0)
 		return 1;
-	for (i = 0; i < r->nports; i++)
-		if (port >= t->ports[r->ports + i].lo && port <= t->ports[r->ports + i].hi)
+	for (i = 0; i < a->nports; i++)
+		if (port >= t->ports[a->ports + i].lo && port <= t->ports[a->ports + i].hi)
 			return 1;
 	return 0;
 }
@@ -346,23 +291,25 @@ gn_table_rule_count(const struct gn_table *t)
 int
 gn_table_rule_info(const struct gn_table *t, int32_t id, struct gn_rule_info *info)
 {
+	const struct gn_attrs *a;
 	const struct gn_rule *r;
 
 	if (id < 0 || (size_t)id >= t->nrules)
 		return -1;
 	r = &t->rules[id];
+	a = gn_rule_attrs(t, r);
 	memset(info, 0, sizeof(*info));
 	info->id = id;
 	info->kind = (enum gn_kind)r->kind;
-	info->label = t->arena.buf + r->label;
-	info->points_to = r->points_to ? t->arena.buf + r->points_to : NULL;
+	info->label = t->arena.buf + a->label;
+	info->points_to = a->points_to ? t->arena.buf + a->points_to : NULL;
 	info->file = t->files[r->file];
 	info->line = r->line;
-	info->flags = r->flags;
-	info->action = r->action;
-	info->proto = r->proto;
-	info->ports = r->nports ? &t->ports[r->ports] : NULL;
-	info->nports = r->nports;
+	info->flags = a->flags;
+	info->action = a->action;
+	info->proto = a->proto;
+	info->ports = a->nports ? &t->ports[a->ports] : NULL;
+	info->nports = a->nports;
 	info->prefixlen = r->prefixlen;
 	if (r->kind == GN_KIND_NET4) {
 		info->addr[0] = (uint8_t)(r->pattern >> 24);
@@ -376,13 +323,13 @@ gn_table_rule_info(const struct gn_table *t, int32_t id, struct gn_rule_info *in
 	}
 	info->pattern = t->arena.buf + r->pattern;
 	if (r->kind == GN_KIND_NET6) {
-		char a[INET6_ADDRSTRLEN];
+		char text[INET6_ADDRSTRLEN];
 		const char *slash = strchr(info->pattern, '/');
 		size_t n = (size_t)(slash - info->pattern);
 
-		memcpy(a, info->pattern, n);
-		a[n] = '\0';
-		inet_pton(AF_INET6, a, info->addr);
+		memcpy(text, info->pattern, n);
+		text[n] = '\0';
+		inet_pton(AF_INET6, text, info->addr);
 	}
 	return 0;
 }
