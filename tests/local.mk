@@ -1,1 +1,55 @@
 # SPDX-License-Identifier: BSD-2-Clause
+# libgotonet unit tests (check): one suite per library module, table-driven
+# from tests/data/*.eval and tests/data/bad/*.rules (see tests/data/README.md).
+
+EXTRA_DIST += tests/data
+
+if HAVE_CHECK
+gn_unit_programs = \
+	tests/unit_names tests/unit_prefixes tests/unit_addr \
+	tests/unit_rules tests/unit_table tests/unit_vendor
+check_PROGRAMS += $(gn_unit_programs)
+TESTS += $(gn_unit_programs)
+
+# The data is read from the source tree: top_srcdir from the test
+# environment, else this compiled-in path (for running a program by hand).
+gn_unit_cppflags = $(AM_CPPFLAGS) -DTOP_SRCDIR='"$(abs_top_srcdir)"'
+gn_unit_cflags = $(AM_CFLAGS) $(CHECK_CFLAGS)
+gn_unit_ldadd = libgotonet.la $(CHECK_LIBS)
+gn_unit_common = tests/unit_common.c tests/unit_common.h
+
+tests_unit_names_SOURCES = tests/unit_names.c $(gn_unit_common)
+tests_unit_names_CPPFLAGS = $(gn_unit_cppflags)
+tests_unit_names_CFLAGS = $(gn_unit_cflags)
+tests_unit_names_LDADD = $(gn_unit_ldadd)
+
+tests_unit_prefixes_SOURCES = tests/unit_prefixes.c $(gn_unit_common)
+tests_unit_prefixes_CPPFLAGS = $(gn_unit_cppflags)
+tests_unit_prefixes_CFLAGS = $(gn_unit_cflags)
+tests_unit_prefixes_LDADD = $(gn_unit_ldadd)
+
+tests_unit_addr_SOURCES = tests/unit_addr.c $(gn_unit_common)
+tests_unit_addr_CPPFLAGS = $(gn_unit_cppflags)
+tests_unit_addr_CFLAGS = $(gn_unit_cflags)
+tests_unit_addr_LDADD = $(gn_unit_ldadd)
+
+tests_unit_rules_SOURCES = tests/unit_rules.c $(gn_unit_common)
+tests_unit_rules_CPPFLAGS = $(gn_unit_cppflags)
+tests_unit_rules_CFLAGS = $(gn_unit_cflags)
+tests_unit_rules_LDADD = $(gn_unit_ldadd)
+
+tests_unit_table_SOURCES = tests/unit_table.c $(gn_unit_common)
+tests_unit_table_CPPFLAGS = $(gn_unit_cppflags)
+tests_unit_table_CFLAGS = $(gn_unit_cflags)
+tests_unit_table_LDADD = $(gn_unit_ldadd)
+
+tests_unit_vendor_SOURCES = tests/unit_vendor.c $(gn_unit_common)
+tests_unit_vendor_CPPFLAGS = $(gn_unit_cppflags)
+tests_unit_vendor_CFLAGS = $(gn_unit_cflags)
+tests_unit_vendor_LDADD = $(gn_unit_ldadd)
+else
+# Without check the unit tests cannot run: say so and SKIP, never pass.
+check_PROGRAMS += tests/unit_nocheck
+TESTS += tests/unit_nocheck
+tests_unit_nocheck_SOURCES = tests/unit_nocheck.c
+endif

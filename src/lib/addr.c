@@ -47,7 +47,8 @@ gn_addr_parse6(const char *s, size_t len, uint8_t out[16])
 {
 	char buf[INET6_ADDRSTRLEN];
 
-	if (len == 0 || len >= sizeof(buf) || memchr(s, ':', len) == NULL)
+	if (len == 0 || len >= sizeof(buf) || memchr(s, ':', len) == NULL ||
+	    memchr(s, '\0', len) != NULL)
 		return -1;
 	memcpy(buf, s, len);
 	buf[len] = '\0';

@@ -205,8 +205,8 @@ gn_names_match(const struct gn_names *n, const char *arena, const char *name, si
 		if ((c = name_map[(unsigned char)name[i]]) == 0)
 			return -1;
 		if (c == '.') {
-			if (i + 1 == end)
-				return -1;		/* empty label */
+			if (i + 1 == end || end - i - 1 > 63)
+				return -1;		/* empty or over-long label */
 			end = i;
 			hs[nb] = hash_mix(h);
 			at[nb++] = (uint8_t)(i + 1);
@@ -214,8 +214,8 @@ gn_names_match(const struct gn_names *n, const char *arena, const char *name, si
 		buf[i] = c;
 		h = hash_step(h, c);
 	}
-	if (end == 0)
-		return -1;				/* leading dot */
+	if (end == 0 || end > 63)
+		return -1;				/* leading dot, over-long label */
 	*valid = 1;
 	hs[nb] = hash_mix(h);
 	at[nb++] = 0;

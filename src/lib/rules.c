@@ -226,7 +226,7 @@ parse_ports(struct parser *p, const char *v, struct gn_port_range *out)
 		s = e + 1;
 	}
 bad:
-	perr(p, "bad ports '%s' (list of PORT or LO-HI, 1-65535, at most %d)", v, MAX_PORTS);
+	perr(p, "bad ports '%s' (list of PORT or LO-HI, 1-65535)", v);
 	return -1;
 }
 
@@ -356,6 +356,7 @@ parse_net(struct parser *p, char *pat, struct gn_rule *r, gn_u128 *start, gn_u12
 	int v6 = strchr(pat, ':') != NULL, maxlen = v6 ? 128 : 32, len = maxlen, rc = -1;
 	size_t alen = slash ? (size_t)(slash - pat) : strlen(pat);
 	CIDR *c = NULL, *n = NULL;
+	char padded[8 + 64 + 1];
 	uint8_t a6[16];
 	uint32_t a4;
 	gn_u128 v, host;
@@ -378,20 +379,32 @@ parse_net(struct parser *p, char *pat, struct gn_rule *r, gn_u128 *start, gn_u12
 	}
 	if (v6 ? gn_addr_parse6(pat, alen, a6) == -1 : gn_addr_parse4(pat, alen, &a4) == -1) {
 		/* Something inet_aton() would take is worth a sharper message. */
-		if (!v6 && (c = cidr_from_str(pat)) != NULL && cidr_get_proto(c) == CIDR_IPV4 &&
+		if (!v6 && snprintf(padded, sizeof(padded), "        %s", pat) < (int)sizeof(padded) &&
+		    (c = cidr_from_str(padded + 8)) != NULL && cidr_get_proto(c) == CIDR_IPV4 &&
 		    memchr(pat, '.', alen) != NULL)
 			perr(p, "non-canonical IPv4 address '%.*s'", (int)alen, pat);
 		else
 			perr(p, "invalid address '%.*s'", (int)alen, pat);
 		goto end;
 	}
-	if ((c = cidr_from_str(pat)) == NULL || cidr_get_pflen(c) != len ||
+	/* libcidr 1.2.3 reads a few bytes before a short string: give it room. */
+	if (snprintf(padded, sizeof(padded), "        %s", pat) >= (int)sizeof(padded) ||
+	    (c = cidr_from_str(padded + 8)) == NULL || cidr_get_pflen(c) != len ||
 	    cidr_get_proto(c) != (v6 ? CIDR_IPV6 : CIDR_IPV4)) {
 		perr(p, "invalid address '%s'", pat);
 		goto end;
 	}
+	if (v6 && len >= 96 && memcmp(a6, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
+		/* Lookups read ::ffff:a.b.c.d as a.b.c.d: so must the rule. */
+		v6 = 0;
+		maxlen = 32;
+		len -= 96;
+		r->kind = GN_KIND_NET4;
+		a4 = (uint32_t)a6[12] << 24 | (uint32_t)a6[13] << 16 | (uint32_t)a6[14] << 8 | a6[15];
+	}
 	v = v6 ? addr_to_u128(a6) : a4;
-	host = len == maxlen ? 0 : ((gn_u128)1 << (maxlen - len)) - 1;
+	host = len == maxlen ? 0 : len == 0 ? ~(gn_u128)0 >> (128 - maxlen) :
+	    ((gn_u128)1 << (maxlen - len)) - 1;
 	if (v & host) {
 		if ((n = cidr_addr_network(c)) == NULL || (net = cidr_to_str(n, CIDR_NOFLAGS)) == NULL)
 			p->nomem = 1;
@@ -581,6 +594,10 @@ parse_rule(struct parser *p, int argc, char **argv)
 		}
 	}
 	pat = argv[0];
+	if (strchr(pat, '=') != NULL) {
+		perr(p, "missing pattern");
+		return;
+	}
 	memset(&r, 0, sizeof(r));
 	memset(&set, 0, sizeof(set));
 	r.line = p->line;
@@ -594,9 +611,9 @@ parse_rule(struct parser *p, int argc, char **argv)
 			perr(p, "empty regex");
 			bad = 1;
 		}
-	} else if (pat[0] == '*') {
+	} else if (strchr(pat, '*') != NULL) {
 		r.kind = GN_KIND_DOMAIN;
-		if (pat[1] != '.' || norm_name(pat + 2) == 0) {
+		if (pat[0] != '*' || pat[1] != '.' || norm_name(pat + 2) == 0) {
 			perr(p, "invalid wildcard '%s' (write *.example.com)", pat);
 			bad = 1;
 		}
@@ -894,7 +911,7 @@ gn_table_load_buffer(const char *name, const char *buf, size_t len, struct gn_di
 	FILE *f;
 
 	if (len == 0)
-		buf = "", len = 1;	/* fmemopen refuses a zero size */
+		buf = "\n", len = 1;	/* fmemopen refuses a zero size */
 	if ((f = fmemopen((void *)(uintptr_t)buf, len, "r")) == NULL) {
 		gn_diag_add(diag, 0, "%s: %s", name, strerror(errno));
 		return NULL;

@@ -213,7 +213,7 @@ addr6(const uint8_t a[16])
 static int
 numeric_label(const char *s, const char *end)
 {
-	int hex = end - s > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+	int hex = end - s >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
 
 	if (s == end)
 		return 0;

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Unit tests of the strict address syntax (addr.c): only canonical dotted quads are IPv4. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "unit_common.h"
+#include "internal.h"
+
+START_TEST(addr_eval)
+{
+	UNIT_EVAL("tests/data/addr.eval");
+}
+END_TEST
+
+static uint64_t rng_state = 0x2545f4914f6cdd1dULL;
+
+static uint32_t
+rng(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return (uint32_t)((rng_state * 0x2545f4914f6cdd1dULL) >> 32);
+}
+
+/*
+ * gn_addr_parse4 against glibc's inet_pton(AF_INET), which takes exactly
+ * the canonical dotted quad: on random strings over digits, dots and a few
+ * other bytes, both must accept the same strings with the same value.
+ */
+START_TEST(addr_parse4_vs_inet_pton)
+{
+	static const char alphabet[] = "0123456789012345678901234567890123456789....x-+ ";
+	char s[24];
+	int i, bad = 0, accepted = 0;
+
+	for (i = 0; i < 400000 && bad < 10; i++) {
+		size_t len = 1 + rng() % 16, k;
+		uint32_t mine = 0;
+		struct in_addr ref;
+		int a, b;
+
+		/* Half of the strings start as a canonical quad, then get one byte changed. */
+		if (rng() % 2) {
+			snprintf(s, sizeof(s), "%u.%u.%u.%u", rng() % 300, rng() % 256, rng() % 256,
+			    rng() % 1000);
+			len = strlen(s);
+			if (rng() % 2)
+				s[rng() % len] = alphabet[rng() % (sizeof(alphabet) - 1)];
+		} else {
+			for (k = 0; k < len; k++)
+				s[k] = alphabet[rng() % (sizeof(alphabet) - 1)];
+			s[len] = '\0';
+		}
+		a = gn_addr_parse4(s, len, &mine) == 0;
+		b = inet_pton(AF_INET, s, &ref) == 1;
+		accepted += a;
+		if (a != b || (a && mine != ntohl(ref.s_addr))) {
+			printf("FAIL addr_parse4: '%s': gn_addr_parse4 %s (%08x), inet_pton %s (%08x)\n", s,
+			    a ? "accepts" : "refuses", mine, b ? "accepts" : "refuses",
+			    b ? ntohl(ref.s_addr) : 0);
+			bad++;
+		}
+	}
+	ck_assert_int_eq(bad, 0);
+	ck_assert_msg(accepted > 1000, "only %d valid addresses generated", accepted);
+}
+END_TEST
+
+/* Every canonical quad of every octet value round-trips. */
+START_TEST(addr_parse4_all_octets)
+{
+	char s[32];
+	unsigned v;
+	int bad = 0;
+
+	for (v = 0; v < 256; v++) {
+		uint32_t got = 0, want = v << 24 | (255 - v) << 16 | v << 8 | (v * 7 % 256);
+
+		snprintf(s, sizeof(s), "%u.%u.%u.%u", v, 255 - v, v, v * 7 % 256);
+		if (gn_addr_parse4(s, strlen(s), &got) != 0 || got != want) {
+			printf("FAIL addr_parse4: '%s' -> %08x\n", s, got);
+			bad++;
+		}
+		/* The same with one leading zero is refused. */
+		snprintf(s, sizeof(s), "0%u.%u.%u.%u", v, 255 - v, v, v * 7 % 256);
+		if (gn_addr_parse4(s, strlen(s), &got) == 0) {
+			printf("FAIL addr_parse4: '%s' accepted\n", s);
+			bad++;
+		}
+	}
+	ck_assert_int_eq(bad, 0);
+}
+END_TEST
+
+/* The length is honoured: bytes after len are never read as part of the address. */
+START_TEST(addr_parse_len)
+{
+	uint32_t a4 = 0;
+	uint8_t a6[16];
+
+	ck_assert_int_eq(gn_addr_parse4("173.199.1.12", 11, &a4), 0);
+	ck_assert_uint_eq(a4, 0xadc70101u);
+	ck_assert_int_eq(gn_addr_parse4("173.199.1.1", 9, &a4), -1);
+	ck_assert_int_eq(gn_addr_parse4("", 0, &a4), -1);
+	ck_assert_int_eq(gn_addr_parse6("2001:db8::1x", 11, a6), 0);
+	ck_assert_int_eq(a6[15], 1);
+	ck_assert_int_eq(gn_addr_parse6("", 0, a6), -1);
+	ck_assert_int_eq(gn_addr_parse6("173.199.1.1", 11, a6), -1);
+}
+END_TEST
+
+static Suite *
+addr_suite(void)
+{
+	Suite *s = suite_create("addr");
+	TCase *tc = tcase_create("addr");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, addr_eval);
+	tcase_add_test(tc, addr_parse4_vs_inet_pton);
+	tcase_add_test(tc, addr_parse4_all_octets);
+	tcase_add_test(tc, addr_parse_len);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return unit_run(addr_suite());
+}

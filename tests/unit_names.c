@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Unit tests of host name matching (names.c): wildcards, exact hosts, regexes, exceptions, normalisation. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unit_common.h"
+
+START_TEST(names_eval)
+{
+	UNIT_EVAL("tests/data/names.eval");
+}
+END_TEST
+
+/*
+ * Enough names to make the hash grow many times over: every one must still
+ * be found with its own rule, and no look-alike may match.
+ */
+#define NBIG	20000
+
+START_TEST(names_many)
+{
+	struct gn_diag d;
+	struct gn_table *t;
+	char *text, *p, name[128];
+	size_t cap = (size_t)NBIG * 2 * 64;
+	int i, bad = 0;
+
+	ck_assert_ptr_nonnull(text = malloc(cap));
+	p = text;
+	for (i = 0; i < NBIG; i++) {
+		/* line 2i+1: a wildcard; line 2i+2: an exact host in another domain */
+		p += snprintf(p, cap - (size_t)(p - text), "*.d%d.w%d.test label=w%d\n", i, i % 97, i);
+		p += snprintf(p, cap - (size_t)(p - text), "h%d.e%d.test label=h%d\n", i, i % 89, i);
+	}
+	gn_diag_init(&d);
+	t = unit_load_string("many.rules", text, &d);
+	ck_assert_msg(t != NULL && d.nmsgs == 0, "many.rules did not load");
+	ck_assert_uint_eq(gn_table_rule_count(t), 2 * NBIG);
+	for (i = 0; i < NBIG && bad < 10; i++) {
+		struct gn_verdict v;
+		struct {
+			const char	*fmt;
+			int32_t		 rule;
+		} c[] = {
+			{ "d%d.w%d.test", 2 * i },
+			{ "x.y.d%d.w%d.test", 2 * i },
+			{ "D%d.W%d.TEST.", 2 * i },
+			{ "xd%d.w%d.test", GN_NONE },
+			{ "d%d.w%d.test.evil", GN_NONE },
+			{ "h%d.e%d.test", 2 * i + 1 },
+			{ "x.h%d.e%d.test", GN_NONE },
+			{ "h%d.e%dx.test", GN_NONE },
+		};
+		size_t k;
+
+		for (k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+			snprintf(name, sizeof(name), c[k].fmt, i, k < 5 ? i % 97 : i % 89);
+			v = unit_lookup(t, name, GN_PROTO_TCP);
+			if (v.rule != c[k].rule || v.target != GN_TARGET_NAME) {
+				printf("FAIL names_many: %s: expected rule %d got %d (%s)\n", name,
+				    (int)c[k].rule, (int)v.rule, gn_target_name(v.target));
+				bad++;
+			}
+		}
+	}
+	gn_table_free(t);
+	gn_diag_free(&d);
+	free(text);
+	ck_assert_int_eq(bad, 0);
+}
+END_TEST
+
+static Suite *
+names_suite(void)
+{
+	Suite *s = suite_create("names");
+	TCase *tc = tcase_create("names");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, names_eval);
+	tcase_add_test(tc, names_many);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return unit_run(names_suite());
+}
