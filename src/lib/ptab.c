@@ -185,7 +185,8 @@ gn_ptab4_build(struct gn_ptab4 *t, struct gn_pfx4 *p, size_t n)
 	uint32_t k, i;
 
 	memset(t, 0, sizeof(*t));
-	qsort(p, n, sizeof(*p), cmp4);
+	if (n > 0)
+		qsort(p, n, sizeof(*p), cmp4);
 	if ((t->iv = malloc(64 * sizeof(*t->iv))) == NULL ||
 	    flatten(p, n, &ops, t, 0xffffffffu) == -1 ||
 	    (t->index = malloc(65537 * sizeof(*t->index))) == NULL) {
@@ -206,7 +207,8 @@ gn_ptab6_build(struct gn_ptab6 *t, struct gn_pfx6 *p, size_t n)
 	static const struct flat_ops ops = { get6, emit6 };
 
 	memset(t, 0, sizeof(*t));
-	qsort(p, n, sizeof(*p), cmp6);
+	if (n > 0)
+		qsort(p, n, sizeof(*p), cmp6);
 	if ((t->iv = malloc(64 * sizeof(*t->iv))) == NULL ||
 	    flatten(p, n, &ops, t, ~(gn_u128)0) == -1) {
 		gn_ptab6_free(t);

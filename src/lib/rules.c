@@ -135,6 +135,9 @@ tokenize(struct parser *p, char *s, char **argv, int max)
 			return -1;
 		}
 		argv[argc++] = w = s;
+		/* Most tokens hold no quote: skip to their end without copying. */
+		s += strcspn(s, " \t\r\n\"");
+		w = s;
 		while (*s != '\0' && *s != ' ' && *s != '\t' && *s != '\r' && *s != '\n') {
 			if (*s != '"') {
 				*w++ = *s++;
@@ -157,7 +160,10 @@ tokenize(struct parser *p, char *s, char **argv, int max)
 	}
 }
 
-/* Lowercase and check a host name; returns its length or 0 if it is not one. */
+/*
+ * Check a host name and lowercase it in place; returns its length, or 0
+ * (leaving it as written, for the message) if it is not one.
+ */
 static size_t
 norm_name(char *s)
 {
@@ -165,14 +171,12 @@ norm_name(char *s)
 	int numeric = 1;
 
 	if (len > 0 && s[len - 1] == '.')
-		s[--len] = '\0';
+		len--;
 	if (len == 0 || len > 253)
 		return 0;
 	for (i = 0; i < len; i++) {
 		char c = s[i];
 
-		if (c >= 'A' && c <= 'Z')
-			s[i] = c = (char)(c - 'A' + 'a');
 		if (c == '.') {
 			if (label == 0 || label > 63)
 				return 0;
@@ -180,7 +184,8 @@ norm_name(char *s)
 			numeric = 1;
 			continue;
 		}
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_'))
 			return 0;
 		if (c < '0' || c > '9')
 			numeric = 0;
@@ -189,6 +194,10 @@ norm_name(char *s)
 	/* A numeric last label makes it an address attempt, which lookups never treat as a name. */
 	if (label == 0 || label > 63 || numeric)
 		return 0;
+	for (i = 0; i < len; i++)
+		if (s[i] >= 'A' && s[i] <= 'Z')
+			s[i] = (char)(s[i] - 'A' + 'a');
+	s[len] = '\0';
 	return len;
 }
 
@@ -344,10 +353,23 @@ addr_to_u128(const uint8_t a[16])
 	return v;
 }
 
+/* libcidr 1.2.3 reads a few bytes before a short string: give it room. */
+static int
+pad(char *buf, size_t size, const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len + 9 > size)
+		return -1;
+	memset(buf, ' ', 8);
+	memcpy(buf + 8, s, len + 1);
+	return 0;
+}
+
 /*
- * An address or prefix. We insist on canonical text ourselves (libcidr
- * takes 10.1/16, octal and hex); libcidr then parses it as well and must
- * agree, and names the network when host bits are set.
+ * An address or prefix. We parse it ourselves: libcidr takes 10.1/16,
+ * octal and hex, and costs a third of a large list's load time. It names
+ * the network when host bits are set, and tells a non-canonical address.
  */
 static int
 parse_net(struct parser *p, char *pat, struct gn_rule *r, gn_u128 *start, gn_u128 *end)
@@ -379,19 +401,12 @@ parse_net(struct parser *p, char *pat, struct gn_rule *r, gn_u128 *start, gn_u12
 	}
 	if (v6 ? gn_addr_parse6(pat, alen, a6) == -1 : gn_addr_parse4(pat, alen, &a4) == -1) {
 		/* Something inet_aton() would take is worth a sharper message. */
-		if (!v6 && snprintf(padded, sizeof(padded), "        %s", pat) < (int)sizeof(padded) &&
+		if (!v6 && pad(padded, sizeof(padded), pat) == 0 &&
 		    (c = cidr_from_str(padded + 8)) != NULL && cidr_get_proto(c) == CIDR_IPV4 &&
 		    memchr(pat, '.', alen) != NULL)
 			perr(p, "non-canonical IPv4 address '%.*s'", (int)alen, pat);
 		else
 			perr(p, "invalid address '%.*s'", (int)alen, pat);
-		goto end;
-	}
-	/* libcidr 1.2.3 reads a few bytes before a short string: give it room. */
-	if (snprintf(padded, sizeof(padded), "        %s", pat) >= (int)sizeof(padded) ||
-	    (c = cidr_from_str(padded + 8)) == NULL || cidr_get_pflen(c) != len ||
-	    cidr_get_proto(c) != (v6 ? CIDR_IPV6 : CIDR_IPV4)) {
-		perr(p, "invalid address '%s'", pat);
 		goto end;
 	}
 	if (v6 && len >= 96 && memcmp(a6, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
@@ -406,7 +421,8 @@ parse_net(struct parser *p, char *pat, struct gn_rule *r, gn_u128 *start, gn_u12
 	host = len == maxlen ? 0 : len == 0 ? ~(gn_u128)0 >> (128 - maxlen) :
 	    ((gn_u128)1 << (maxlen - len)) - 1;
 	if (v & host) {
-		if ((n = cidr_addr_network(c)) == NULL || (net = cidr_to_str(n, CIDR_NOFLAGS)) == NULL)
+		if (pad(padded, sizeof(padded), pat) == -1 || (c = cidr_from_str(padded + 8)) == NULL ||
+		    (n = cidr_addr_network(c)) == NULL || (net = cidr_to_str(n, CIDR_NOFLAGS)) == NULL)
 			p->nomem = 1;
 		perr(p, "'%s' has host bits set (did you mean %s?)", pat, net ? net : "?");
 		goto end;
@@ -486,7 +502,7 @@ parse_attrs(struct parser *p, int except, int argc, char **argv, struct attrs *a
 			continue;
 		}
 		*v++ = '\0';
-		for (k = 0; known[k] && strcmp(known[k], argv[i]) != 0; k++)
+		for (k = 0; known[k] && (known[k][0] != argv[i][0] || strcmp(known[k], argv[i]) != 0); k++)
 			;
 		if (known[k] == NULL) {
 			perr(p, "unknown attribute '%s'", argv[i]);
@@ -621,12 +637,9 @@ parse_rule(struct parser *p, int argc, char **argv)
 		if (parse_net(p, pat, &r, &start, &end) == -1)
 			bad = 1;
 	} else {
-		char orig[256];
-
-		snprintf(orig, sizeof(orig), "%s", pat);
 		r.kind = GN_KIND_HOST;
 		if (norm_name(pat) == 0) {
-			perr(p, "invalid host name '%s'", orig);
+			perr(p, "invalid host name '%s'", pat);
 			bad = 1;
 		}
 	}
