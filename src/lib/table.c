@@ -73,7 +73,8 @@ digest(uint64_t h, const void *s, size_t len)
 		h ^= h >> 31;
 	}
 	w = 0;
-	memcpy(&w, c, len);
+	if (len > 0)
+		memcpy(&w, c, len);
 	w ^= (uint64_t)len << 56;
 	h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
 	return h ^ h >> 29;
