@@ -174,7 +174,8 @@ gn_rule_attrs(const struct gn_table *t, const struct gn_rule *r)
 
 /* Builder entry points used by the parser (table.c). */
 struct gn_table	*gn_table_new(void);
-int		 gn_table_finish(struct gn_table *, struct gn_pfx4 *, size_t,
-		    struct gn_pfx6 *, size_t, struct gn_diag *);
+/* Takes the prefix arrays (and frees them, setting them to NULL). */
+int		 gn_table_finish(struct gn_table *, struct gn_pfx4 **, size_t,
+		    struct gn_pfx6 **, size_t, struct gn_diag *);
 
 #endif /* GN_INTERNAL_H */

@@ -105,17 +105,15 @@ grow(struct gn_names *n, const char *arena)
 	return 0;
 }
 
-/* Find or insert key; interior nodes are inserted with no rule. */
+/* Find or insert key (hash h); interior nodes are inserted with no rule. */
 static struct gn_nslot *
-insert(struct gn_names *n, const char *arena, uint32_t key, size_t len)
+insert(struct gn_names *n, const char *arena, uint32_t key, size_t len, uint64_t h)
 {
-	uint64_t h;
 	uint32_t check, i;
 	struct gn_nslot *s, *twin = NULL;
 
 	if ((n->count + 1) * 4 > ((size_t)n->mask + 1) * 3 && grow(n, arena) == -1)
 		return NULL;
-	h = key_hash(arena + key, len);
 	check = slot_check(h, len);
 	for (i = (uint32_t)h & n->mask;; i = (i + 1) & n->mask) {
 		s = &n->slots[i];
@@ -147,12 +145,17 @@ gn_names_add(struct gn_names *n, const char *arena, uint32_t key, int wild, int3
 {
 	struct gn_nslot *s;
 	size_t len = strlen(arena + key), i;
+	uint64_t h = HASH_SEED;
 	int32_t *slot;
 
-	for (i = len; i-- > 0;)
-		if (arena[key + i] == '.' && insert(n, arena, key + (uint32_t)i + 1, len - i - 1) == NULL)
+	/* Every suffix, shortest first, hashed as the lookup walk hashes them. */
+	for (i = len; i-- > 0;) {
+		if (arena[key + i] == '.' &&
+		    insert(n, arena, key + (uint32_t)i + 1, len - i - 1, hash_mix(h)) == NULL)
 			return -1;
-	if ((s = insert(n, arena, key, len)) == NULL)
+		h = hash_step(h, (unsigned char)arena[key + i]);
+	}
+	if ((s = insert(n, arena, key, len, hash_mix(h))) == NULL)
 		return -1;
 	slot = wild ? &s->wild : &s->exact;
 	if (*slot == -1 || (GN_VC_IS_EXCEPT(vc) && !GN_VC_IS_EXCEPT(*slot)))

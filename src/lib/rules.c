@@ -882,7 +882,7 @@ load(const char *name, FILE *f, struct gn_diag *diag)
 	parse_stream(&p, f);
 	if (p.nomem || p.nerr > 0)
 		goto end;
-	if (gn_table_finish(t, p.pfx4, p.npfx4, p.pfx6, p.npfx6, diag) == -1)
+	if (gn_table_finish(t, &p.pfx4, p.npfx4, &p.pfx6, p.npfx6, diag) == -1)
 		goto end;
 	ok = 1;
 end:

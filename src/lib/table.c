@@ -81,7 +81,7 @@ digest(uint64_t h, const void *s, size_t len)
 }
 
 int
-gn_table_finish(struct gn_table *t, struct gn_pfx4 *p4, size_t n4, struct gn_pfx6 *p6, size_t n6,
+gn_table_finish(struct gn_table *t, struct gn_pfx4 **p4, size_t n4, struct gn_pfx6 **p6, size_t n6,
     struct gn_diag *diag)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
@@ -96,6 +96,13 @@ gn_table_finish(struct gn_table *t, struct gn_pfx4 *p4, size_t n4, struct gn_pfx
 		t->arena.buf = shrunk;
 		t->arena.cap = t->arena.len;
 	}
+	/* Addresses first, so that their scratch is gone before the name hash is made. */
+	if (gn_ptab4_build(&t->v4, *p4, n4) == -1 || gn_ptab6_build(&t->v6, *p6, n6) == -1)
+		goto nomem;
+	free(*p4);
+	free(*p6);
+	*p4 = NULL;
+	*p6 = NULL;
 	if (gn_names_init(&t->names, nnames + 8) == -1)
 		goto nomem;
 	for (i = 0; i < t->nrules; i++) {
@@ -109,9 +116,6 @@ gn_table_finish(struct gn_table *t, struct gn_pfx4 *p4, size_t n4, struct gn_pfx
 		    gn_names_add(&t->names, t->arena.buf, r->pattern + 2, 1, vc) == -1)
 			goto nomem;
 	}
-	if (gn_ptab4_build(&t->v4, p4, n4) == -1 || gn_ptab6_build(&t->v6, p6, n6) == -1)
-		goto nomem;
-
 	/* A digest of what decides traffic, for ISTags and farm checks. */
 	for (i = 0; i < t->nrules; i++) {
 		const struct gn_rule *r = &t->rules[i];
