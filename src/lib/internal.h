@@ -162,6 +162,7 @@ struct gn_table {
 	struct gn_names	 names;		/* hosts and wildcards, exceptions included */
 	struct gn_regex	*regex, *xregex;
 	size_t		 nregex, nxregex;
+	void		*mctx;		/* pcre2_match_context_8: limits, shared read-only */
 	struct gn_ptab4	 v4;
 	struct gn_ptab6	 v6;
 };

@@ -191,8 +191,14 @@ norm_name(char *s)
 			numeric = 0;
 		label++;
 	}
-	/* A numeric last label makes it an address attempt, which lookups never treat as a name. */
+	/*
+	 * A numeric last label (digits, or 0x and hex) makes it an address
+	 * attempt, which lookups never treat as a name.
+	 */
 	if (label == 0 || label > 63 || numeric)
+		return 0;
+	if (label >= 2 && s[len - label] == '0' && (s[len - label + 1] | 0x20) == 'x' &&
+	    strspn(s + len - label + 2, "0123456789abcdefABCDEF") == label - 2)
 		return 0;
 	for (i = 0; i < len; i++)
 		if (s[i] >= 'A' && s[i] <= 'Z')

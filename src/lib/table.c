@@ -47,6 +47,7 @@ gn_table_free(struct gn_table *t)
 	gn_names_free(&t->names);
 	free_regex(t->regex, t->nregex);
 	free_regex(t->xregex, t->nxregex);
+	pcre2_match_context_free(t->mctx);
 	gn_ptab4_free(&t->v4);
 	gn_ptab6_free(&t->v6);
 	for (i = 0; i < t->nfiles; i++)
@@ -96,6 +97,13 @@ gn_table_finish(struct gn_table *t, struct gn_pfx4 **p4, size_t n4, struct gn_pf
 		t->arena.buf = shrunk;
 		t->arena.cap = t->arena.len;
 	}
+	/* Host names are short: a regex that needs more than this is pathological. */
+	if (t->nregex + t->nxregex > 0) {
+		if ((t->mctx = pcre2_match_context_create(NULL)) == NULL)
+			goto nomem;
+		pcre2_set_match_limit(t->mctx, 100000);
+		pcre2_set_depth_limit(t->mctx, 1000);
+	}
 	/* Addresses first, so that their scratch is gone before the name hash is made. */
 	if (gn_ptab4_build(&t->v4, *p4, n4) == -1 || gn_ptab6_build(&t->v6, *p6, n6) == -1)
 		goto nomem;
@@ -130,7 +138,8 @@ gn_table_finish(struct gn_table *t, struct gn_pfx4 **p4, size_t n4, struct gn_pf
 		else
 			h = digest(h, t->arena.buf + r->pattern, strlen(t->arena.buf + r->pattern) + 1);
 		h = digest(h, label, strlen(label) + 1);
-		h = digest(h, t->ports + a->ports, a->nports * sizeof(*t->ports));
+		if (a->nports > 0)
+			h = digest(h, t->ports + a->ports, a->nports * sizeof(*t->ports));
 	}
 	t->digest = h;
 	return 0;
@@ -156,31 +165,40 @@ md_init(void)
 	md_key_ok = pthread_key_create(&md_key, md_free) == 0;
 }
 
+/*
+ * Try regexes in file order. A match that runs out of its limits decides
+ * nothing either way: for an exception that means "not bypassed" (the
+ * caller passes on_error = the exception itself), for the list "not listed".
+ */
 static int32_t
-match_regex(const struct gn_regex *re, size_t n, const char *name, size_t len)
+match_regex(const struct gn_table *t, const struct gn_regex *re, size_t n, const char *name,
+    size_t len, int error_matches)
 {
 	unsigned char buf[256];
 	pcre2_match_data *md;
 	size_t i;
+	int rc;
 
 	if (n == 0)
 		return GN_NONE;
 	pthread_once(&md_once, md_init);
 	if (!md_key_ok)
-		return GN_NONE;
+		return error_matches ? re[0].rule : GN_NONE;
 	if ((md = pthread_getspecific(md_key)) == NULL) {
 		if ((md = pcre2_match_data_create(1, NULL)) == NULL)
-			return GN_NONE;
+			return error_matches ? re[0].rule : GN_NONE;
 		if (pthread_setspecific(md_key, md) != 0) {
 			pcre2_match_data_free(md);
-			return GN_NONE;
+			return error_matches ? re[0].rule : GN_NONE;
 		}
 	}
 	for (i = 0; i < len; i++)
 		buf[i] = (unsigned char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
-	for (i = 0; i < n; i++)
-		if (pcre2_match(re[i].code, buf, len, 0, 0, md, NULL) >= 0)
+	for (i = 0; i < n; i++) {
+		rc = pcre2_match(re[i].code, buf, len, 0, 0, md, t->mctx);
+		if (rc >= 0 || (rc != PCRE2_ERROR_NOMATCH && error_matches))
 			return re[i].rule;
+	}
 	return GN_NONE;
 }
 
@@ -207,10 +225,10 @@ lookup_name(const struct gn_table *t, const char *s, size_t len)
 		return decide(GN_TARGET_INVALID, -1);
 	/* Exceptions beat the list, whatever their kind. */
 	if (!GN_VC_IS_EXCEPT(vc) && t->nxregex > 0 &&
-	    (x = match_regex(t->xregex, t->nxregex, s, len)) != GN_NONE)
+	    (x = match_regex(t, t->xregex, t->nxregex, s, len, 1)) != GN_NONE)
 		return decide(GN_TARGET_NAME, x | GN_VC_EXCEPT);
 	if (vc == -1 && t->nregex > 0)
-		vc = match_regex(t->regex, t->nregex, s, len);
+		vc = match_regex(t, t->regex, t->nregex, s, len, 0);
 	return decide(GN_TARGET_NAME, vc);
 }
 
