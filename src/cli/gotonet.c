@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* gotonet: explain verdicts and manage rules files from the command line. */
-#include <errno.h>
+#include "config.h"
+
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
 #include "gotonet.h"
 #include "cli.h"
 
@@ -31,6 +31,20 @@ cli_load(const char *path)
 	return t;
 }
 
+struct gn_rule_info *
+cli_rule_infos(const struct gn_table *t)
+{
+	size_t n = gn_table_rule_count(t), i;
+	struct gn_rule_info *info;
+
+	if ((info = calloc(n + 1, sizeof(*info))) == NULL)
+		return NULL;
+	/* In place: an address rule's pattern points into its own info. */
+	for (i = 0; i < n; i++)
+		gn_table_rule_info(t, (int32_t)i, &info[i]);
+	return info;
+}
+
 void
 cli_print_rule(FILE *f, const struct gn_rule_info *r)
 {
@@ -43,9 +57,14 @@ cli_print_rule(FILE *f, const struct gn_rule_info *r)
 	    gn_action_name(r->action));
 	if (r->proto)
 		fprintf(f, " proto=%s", gn_proto_name(r->proto));
+	for (size_t i = 0; i < r->nports; i++) {
+		fprintf(f, "%s%u", i == 0 ? " ports=" : ",", r->ports[i].lo);
+		if (r->ports[i].hi != r->ports[i].lo)
+			fprintf(f, "-%u", r->ports[i].hi);
+	}
 }
 
-static int
+int
 cmd_check(int argc, char **argv)
 {
 	const char *rules = gn_default_rules;
@@ -98,6 +117,9 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: gotonet check [-u] [-r rules] target ...\n"
+	    "       gotonet lint [-R] [-r rules]\n"
+	    "       gotonet export squid|pac|nft|iptables|ip6tables|routes [-r rules] [options]\n"
+	    "       gotonet import [-o out] [-V version] [--diff rules] file\n"
 	    "       gotonet --version\n");
 }
 
@@ -114,6 +136,16 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "check") == 0)
 		return cmd_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "lint") == 0)
+		return cmd_lint(argc - 1, argv + 1);
+	if (strcmp(argv[1], "export") == 0)
+		return cmd_export(argc - 1, argv + 1);
+	if (strcmp(argv[1], "import") == 0)
+		return cmd_import(argc - 1, argv + 1);
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		usage();
+		return 0;
+	}
 	fprintf(stderr, "gotonet: unknown command '%s'\n", argv[1]);
 	usage();
 	return 2;

@@ -144,4 +144,22 @@ const char	*gn_action_name(unsigned action);
 /* "tcp", "udp", "tcp,udp" or "" */
 const char	*gn_proto_name(unsigned proto);
 
+/* lint (src/lib/lint.c) */
+
+/* Don't warn about a name or prefix a wider rule covers when only the label differs. */
+#define GN_LINT_RELABEL_OK	0x01
+
+/*
+ * Look for what a loaded list says that its author probably did not mean:
+ * duplicate patterns, hosts and wildcards a wider wildcard already covers
+ * (redundant when the label and action are the same, a relabel or an
+ * override otherwise), nested or identical prefixes, exceptions that match no
+ * list rule, and rules that never decide (swallowed by an exception, a regex
+ * that can only match names a host or wildcard already decides). Each finding
+ * is added to diag as a warning "file:line: warning: what", in rule order.
+ * Regexes are judged from their literal tail, so some overlaps go unseen,
+ * never the other way round. flags: GN_LINT_*. Returns 0, or -1 on ENOMEM.
+ */
+int		 gn_lint_table(const struct gn_table *, unsigned flags, struct gn_diag *diag);
+
 #endif /* GOTONET_H */

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* ext_gotonet_acl internals: request-line parsing, the bypass decision and prebuilt replies. */
+#ifndef GN_HELPER_ACL_H
+#define GN_HELPER_ACL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gotonet.h"
+
+/* What one input field carries (the -F option names them). */
+enum gn_acl_field {
+	GN_ACL_F_SKIP = 0,	/* "-" in -F: a field the helper ignores */
+	GN_ACL_F_SNI,		/* %ssl::>sni */
+	GN_ACL_F_HOST,		/* %>rd */
+	GN_ACL_F_PORT,		/* %>rP */
+	GN_ACL_F_CLIENT		/* %>a */
+};
+
+#define GN_ACL_MAXFIELDS	8
+
+struct gn_acl_format {
+	unsigned	nfields;
+	unsigned char	field[GN_ACL_MAXFIELDS];	/* enum gn_acl_field */
+	int		portpos;	/* index of the port field, -1 when none */
+};
+
+/* One parsed request. Pointers point into the caller's line buffer. */
+struct gn_acl_req {
+	const char	*id;		/* channel ID as received (digits), NULL when none */
+	size_t		 idlen;
+	const char	*sni;		/* NULL when missing ("-") */
+	size_t		 snilen;
+	const char	*host;
+	size_t		 hostlen;
+	const char	*client;
+	size_t		 clientlen;
+	int		 port;		/* 1..65535, -1 when missing */
+	const char	*err;		/* why the line was refused, when parse returned -1 */
+};
+
+/* Why a request got its answer; gn_acl_reason_text() turns it into words. */
+enum gn_acl_reason {
+	GN_ACL_OK = 0,
+	GN_ACL_NO_RULES,	/* no rules loaded */
+	GN_ACL_BAD_REQUEST,	/* unparseable line; req.err says why */
+	GN_ACL_TOO_LONG,	/* line longer than the read buffer */
+	GN_ACL_NO_HOST,
+	GN_ACL_HOST_UNLISTED,
+	GN_ACL_HOST_EXCEPTED,
+	GN_ACL_HOST_PORT,
+	GN_ACL_HOST_NOSPLICE,
+	GN_ACL_SNI_UNLISTED,
+	GN_ACL_SNI_EXCEPTED,
+	GN_ACL_SNI_PORT,
+	GN_ACL_SNI_NOSPLICE,
+	GN_ACL_NREASONS
+};
+
+struct gn_acl_decision {
+	enum gn_acl_reason reason;	/* GN_ACL_OK is the only bypass */
+	int32_t		host_rule;	/* rule the CONNECT host matched, GN_NONE when none */
+	int32_t		sni_rule;	/* rule the SNI matched, GN_NONE when none */
+};
+
+/* What the hot path needs of one rule, in one place (one cache line per lookup). */
+struct gn_acl_rule {
+	uint64_t	 hits;		/* requests it matched */
+	uint32_t	 off, len;	/* its reply text in text */
+	uint32_t	 logoff, loglen;	/* " FILE:LINE label="LABEL"" in logtext */
+	uint8_t		 action;	/* GN_ACTION_* */
+	uint8_t		 anyport;	/* no port list: skip the port check */
+};
+
+/*
+ * A loaded rules table with everything the hot path needs prebuilt: the
+ * reply text of every rule and hit counters. Built whole or not at all.
+ */
+struct gn_acl_rules {
+	struct gn_table	*table;
+	size_t		 nrules;
+	struct gn_acl_rule *rule;	/* nrules of them */
+	char		*text;		/* reply tails of every rule, back to back */
+	char		*logtext;	/* log texts of every rule, back to back */
+	char		*version;	/* " gotonet_version=..." (escaped), "" when the list has none */
+	size_t		 versionlen;
+};
+
+#define GN_ACL_NOTAG	0x01	/* do not send clt_conn_tag= */
+
+/* Parse a field list such as "sni,host,port,client"; -1 with *err set on a bad list. */
+int	 gn_acl_format_parse(const char *spec, struct gn_acl_format *fmt, const char **err);
+
+/*
+ * Parse one request line (without its newline) in place: %-escapes are
+ * decoded where they stand. Returns 0, or -1 with req->err set; req->id is
+ * filled whenever the line starts with a channel ID, even on error, so that
+ * every answer can carry it.
+ */
+int	 gn_acl_parse(char *line, size_t len, const struct gn_acl_format *fmt,
+	    struct gn_acl_req *req);
+
+/* Decide a parsed request. rules may be NULL (nothing loaded): never OK then. */
+void	 gn_acl_decide(const struct gn_acl_rules *rules, const struct gn_acl_req *req,
+	    struct gn_acl_decision *dec);
+
+const char *gn_acl_reason_text(enum gn_acl_reason);
+
+/* Build the reply data for a freshly loaded table (taken over even on failure). */
+struct gn_acl_rules *gn_acl_rules_new(struct gn_table *table, unsigned flags);
+void	 gn_acl_rules_free(struct gn_acl_rules *);
+
+/*
+ * URL-escape src into dst (room for 3 * n bytes) the way Squid's reply
+ * parser undoes it; returns the length written.
+ */
+size_t	 gn_acl_escape(char *dst, const char *src, size_t n);
+
+#endif /* GN_HELPER_ACL_H */

@@ -1,0 +1,115 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# Squid 5 -> c-icap [gotonet, then c-icap's echo standing in for an inspection
+# service] with routing=on (the example chain of etc/squid/gotonet-icap.conf):
+# listed requests never reach the inspection service, all others do.
+. "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}/tests/icap/lib.sh"
+gn_need_cicap
+. "$top_srcdir/tests/lib/squid-env.sh"
+sq_init
+trap gn_sq_cleanup EXIT
+GN_T=$SQ_DIR
+
+names="meet.goto.test www.goto.test other.test inspect.goto.test"
+SQ_ORIGIN_CA="gotonet test origin CA"
+SQ_BUMP_CA="gotonet test bump CA"
+sq_make_ca origin "$SQ_ORIGIN_CA"
+sq_make_ca bump "$SQ_BUMP_CA"
+# shellcheck disable=SC2086
+sq_make_cert origin site $names
+sq_origin_start site
+gn_http_origin_start
+sq_track "$GN_HTTP_PID"
+# shellcheck disable=SC2086
+sq_hosts $names
+gn_cicap_start "$top_srcdir/tests/icap/data/test.rules"
+gn_squid_icap_conf chain > "$SQ_DIR/gotonet-icap.conf"
+SQ_BUMP=1 SQ_LOGFORMAT=gntest sq_conf main "$GN_SQUID_LOGFORMAT" "include $SQ_DIR/gotonet-icap.conf"
+sq_start main
+o=$SQ_ORIGIN_PORT
+h=$GN_HTTP_PORT
+
+# gn_curl URL [curl options...]: through Squid; succeeds when curl does
+gn_curl()
+{
+	sq_curl main "$@" >/dev/null
+}
+
+gn_check "squid.conf uses the example chain" \
+    grep -q '^adaptation_service_chain gotonet_req_chain gotonet_req gotonet_inspect_req' \
+    "$SQ_DIR/gotonet-icap.conf"
+
+gn_check "listed plain HTTP fetched" gn_curl "http://www.goto.test:$h/vendor-plain"
+gn_check "unlisted plain HTTP fetched" gn_curl "http://other.test:$h/other-plain"
+gn_check "excepted plain HTTP fetched" gn_curl "http://inspect.goto.test:$h/excepted-plain"
+gn_check "spoofed plain HTTP fetched" gn_curl "http://other.test:$h/spoofed-plain" \
+    -H "X-Gotonet-Bypass: Central domain (test)" -H "X-Gotonet-Action: splice,direct"
+head -c 100000 /dev/urandom | od -An -tx1 > "$SQ_DIR/post.body"
+gn_check "listed plain HTTP POST sent" gn_curl "http://www.goto.test:$h/vendor-post" \
+    --data-binary @"$SQ_DIR/post.body" -H 'Content-Type: application/octet-stream'
+gn_check "unlisted plain HTTP POST sent" gn_curl "http://other.test:$h/other-post" \
+    --data-binary @"$SQ_DIR/post.body" -H 'Content-Type: application/octet-stream'
+gn_check "listed HTTPS fetched (spliced)" gn_curl "https://meet.goto.test:$o/vendor-tls"
+gn_check "unlisted HTTPS fetched (bumped)" gn_curl "https://other.test:$o/other-tls"
+gn_check "SNI spoof fetched (bumped)" gn_curl "https://meet.goto.test:$o/sni-spoof" \
+    --connect-to "meet.goto.test:$o:other.test:$o"
+sleep 1
+
+L=$GN_T/access.log
+# seen SERVICE VERDICT-OR-DASH URL: did c-icap log this REQMOD/RESPMOD?
+seen()
+{
+	# seen METHOD SERVICE VERDICT URL [-s STATUS]
+	_st='[0-9]*'
+	[ "${5:-}" = -s ] && _st=$6
+	grep -q "^$1 $2 $_st $3 $4\$" "$L"
+}
+
+gn_check "listed plain HTTP: gotonet marked it" seen REQMOD gotonet bypass "http://www.goto.test:$h/vendor-plain"
+gn_check "listed plain HTTP: response skipped the chain too" \
+    seen RESPMOD gotonet bypass "http://www.goto.test:$h/vendor-plain"
+gn_check "listed plain HTTP: never reached the inspection service (REQMOD or RESPMOD)" \
+    sh -c '! grep -q "^[A-Z]* echo .*/vendor-plain" "$1"' _ "$L"
+gn_check "unlisted plain HTTP: response reached the inspection service" \
+    seen RESPMOD echo - "http://other.test:$h/other-plain"
+gn_check "unlisted plain HTTP: reached the inspection service" \
+    seen REQMOD echo - "http://other.test:$h/other-plain"
+gn_check "excepted plain HTTP: reached the inspection service" \
+    seen REQMOD echo - "http://inspect.goto.test:$h/excepted-plain"
+gn_check "spoofed plain HTTP: header stripped by gotonet" \
+    seen REQMOD gotonet stripped "http://other.test:$h/spoofed-plain"
+gn_check "spoofed plain HTTP: reached the inspection service" \
+    seen REQMOD echo - "http://other.test:$h/spoofed-plain"
+
+gn_check "listed CONNECT: gotonet marked it" seen REQMOD gotonet bypass "meet.goto.test:$o"
+gn_check "listed CONNECT: never reached the inspection service" \
+    sh -c '! grep -q "^REQMOD echo .*meet.goto.test:$2\$" "$1"' _ "$L" "$o"
+gn_check "listed CONNECT: nothing of it inspected (spliced)" \
+    sh -c '! grep -q "vendor-tls" "$1"' _ "$L"
+gn_check "unlisted CONNECT: reached the inspection service" seen REQMOD echo - "other.test:$o"
+gn_check "unlisted bumped GET: reached the inspection service" \
+    seen REQMOD echo - "https://other.test:$o/other-tls"
+gn_check "unlisted bumped response: RESPMOD reached the inspection service" \
+    seen RESPMOD echo - "https://other.test:$o/other-tls"
+gn_check "unlisted bumped response: gotonet left the chain alone" \
+    seen RESPMOD gotonet none "https://other.test:$o/other-tls"
+gn_check "SNI spoof: listed Host inside a bumped CONNECT other.test not marked" \
+    seen REQMOD gotonet bumped "https://meet.goto.test:$o/sni-spoof"
+gn_check "SNI spoof: its request reached the inspection service" \
+    seen REQMOD echo - "https://meet.goto.test:$o/sni-spoof"
+gn_check "SNI spoof: its response reached the inspection service" \
+    seen RESPMOD echo - "https://meet.goto.test:$o/sni-spoof"
+gn_check "listed POST: marked with 206, its body never read by the service" \
+    seen REQMOD gotonet bypass "http://www.goto.test:$h/vendor-post" -s 206
+gn_check "listed POST: never reached the inspection service" \
+    sh -c '! grep -q "^[A-Z]* echo .*/vendor-post" "$1"' _ "$L"
+gn_check "unlisted POST: reached the inspection service" \
+    seen REQMOD echo - "http://other.test:$h/other-post"
+bodies=$(grep -c "^body $(wc -c < "$SQ_DIR/post.body") bytes\$" "$GN_T/http-origin.log")
+gn_check "both POST bodies reached the origin intact in size ($bodies)" test "$bodies" -eq 2
+gn_check "the origin got all plain requests" \
+    test "$(grep -c -e '^GET /' -e '^POST /' "$GN_T/http-origin.log")" -eq 6
+gn_check "no X-Gotonet-* header ever left Squid (listed: removed; spoofed: stripped)" \
+    sh -c '! grep -qi "^X-Gotonet" "$1"' _ "$GN_T/http-origin.log"
+
+gn_finish

@@ -1,0 +1,93 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# Squid 5 with ssl_bump where only srv_gotonet decides: curl through Squid to
+# an HTTPS origin on 127.0.0.1; listed names are spliced (curl sees the
+# origin's certificate), everything else is bumped (Squid's CA), including
+# clients that send their own X-Gotonet-Bypass header or a listed SNI.
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+. "$top_srcdir/tests/icap/lib.sh"
+gn_need_cicap
+. "$top_srcdir/tests/lib/squid-env.sh"
+sq_init
+trap gn_sq_cleanup EXIT
+GN_T=$SQ_DIR
+
+names="meet.goto.test other.test inspect.goto.test listed.example"
+SQ_ORIGIN_CA="gotonet test origin CA"
+SQ_BUMP_CA="gotonet test bump CA"
+sq_make_ca origin "$SQ_ORIGIN_CA"
+sq_make_ca bump "$SQ_BUMP_CA"
+# shellcheck disable=SC2086
+sq_make_cert origin site $names
+sq_origin_start site
+# shellcheck disable=SC2086
+sq_hosts $names
+gn_cicap_start "$top_srcdir/tests/icap/data/test.rules"
+gn_squid_icap_conf single > "$SQ_DIR/gotonet-icap.conf"
+SQ_BUMP=1 SQ_LOGFORMAT=gntest sq_conf main "$GN_SQUID_LOGFORMAT" "include $SQ_DIR/gotonet-icap.conf"
+sq_start main
+o=$SQ_ORIGIN_PORT
+
+# expect DESCRIPTION spliced|bumped URL [curl options...]
+expect()
+{
+	_d=$1 _want=$2
+	shift 2
+	_got=$(sq_outcome_opts "$@")
+	if [ "$_got" = "$_want" ]; then
+		gn_ok "$_d: $_got"
+	else
+		gn_fail "$_d: expected $_want, got $_got"
+		cat "$SQ_DIR/curl.err"
+	fi
+}
+
+# sq_outcome with curl options: spliced (origin CA), bumped (Squid's CA and the
+# origin's answer) or refused.
+sq_outcome_opts()
+{
+	_issuer=$(sq_curl main "$@")
+	_rc=$?
+	if [ "$_issuer" = "$SQ_ORIGIN_CA" ] && [ $_rc -eq 0 ]; then
+		echo spliced
+	elif [ "$_issuer" = "$SQ_BUMP_CA" ] && [ $_rc -eq 0 ] && grep -q '^origin ' "$SQ_DIR/body"; then
+		echo bumped
+	else
+		echo "refused (issuer '$_issuer', curl exit $_rc)"
+	fi
+}
+
+expect "listed name" spliced "https://meet.goto.test:$o/"
+expect "unlisted name" bumped "https://other.test:$o/"
+expect "action=splice rule" spliced "https://listed.example:$o/"
+expect "exception" bumped "https://inspect.goto.test:$o/"
+expect "client-sent X-Gotonet-Bypass and X-Gotonet-Action on the CONNECT" bumped \
+    "https://other.test:$o/" --proxy-header "X-Gotonet-Bypass: Central domain (test)" \
+    --proxy-header "X-Gotonet-Action: splice,direct"
+# CONNECT other.test with the SNI (and Host) of a listed name: the CONNECT decides
+expect "SNI of a listed name on an unlisted CONNECT" bumped \
+    "https://meet.goto.test:$o/sni-spoof" --connect-to "meet.goto.test:$o:other.test:$o"
+gn_check "SNI spoof: Squid got CONNECT other.test" \
+    grep -q "CONNECT other.test:$o " "$SQ_DIR/main/access.log"
+gn_check "SNI spoof: the bumped request for the listed name is not marked" \
+    grep -q "^REQMOD gotonet 204 bumped https://meet.goto.test:$o/sni-spoof\$" "$GN_T/access.log"
+
+# What Squid logged: splice for the listed CONNECTs only, with the label.
+sleep 1
+A=$SQ_DIR/main/access.log
+gn_check "squid access.log: meet.goto.test spliced, label logged" \
+    grep -q "CONNECT meet.goto.test:$o .*ssl=splice gotonet=Central%20domain%20(test)" "$A"
+gn_check "squid access.log: other.test bumped" grep -q "CONNECT other.test:$o .*ssl=bump gotonet=-" "$A"
+gn_check "squid access.log: exactly the two listed CONNECTs spliced" \
+    test "$(grep -c 'ssl=splice' "$A")" -eq 2
+gn_check "origin: the spliced connection carried the client's own SNI" \
+    grep -q '^sni meet.goto.test$' "$SQ_DIR/origin.log"
+# What c-icap logged: the CONNECTs and the bumped requests went through gotonet.
+gn_check "c-icap: CONNECT meet.goto.test marked" \
+    grep -q "^REQMOD gotonet 200 bypass meet.goto.test:$o\$" "$GN_T/access.log"
+gn_check "c-icap: spoofed header on CONNECT other.test stripped" \
+    grep -q "^REQMOD gotonet 200 stripped other.test:$o\$" "$GN_T/access.log"
+gn_check "c-icap: bumped GET https://other.test seen and left alone" \
+    grep -q "^REQMOD gotonet 204 none https://other.test:$o/\$" "$GN_T/access.log"
+
+gn_finish
