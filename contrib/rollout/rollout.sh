@@ -35,7 +35,7 @@
 set -u
 
 prog=rollout.sh
-dry=0 rules= dest=/etc/gotonet sudo= squid=1 icap=1
+dry=0 rules='' dest=/etc/gotonet sudo='' squid=1 icap=1
 squid_cmd=squid cache_log=/var/log/squid/cache.log access_log=/var/log/squid/access.log
 icap_ctl=/var/run/c-icap/c-icap.ctl icap_log=/var/log/c-icap/server.log icap_port=1344
 gotonet=gotonet rgotonet=gotonet wait=30
@@ -67,7 +67,7 @@ while [ $# -gt 0 ]; do
 	-r|--rules) need_arg "$@"; rules=$2; shift ;;
 	-H|--hosts) need_arg "$@"
 		[ -r "$2" ] || die "cannot read $2"
-		hosts="$hosts $(sed -e 's/#.*//' "$2" | tr -s ' \t' '\n\n')"
+		hosts="$hosts $(sed -e 's/#.*//' "$2" | awk '{ for (i = 1; i <= NF; i++) print $i }')"
 		shift ;;
 	-d|--dest) need_arg "$@"; dest=$2; shift ;;
 	--sudo) sudo="sudo -n " ;;
@@ -158,7 +158,6 @@ copy() {
 	$scp "$rules" "$1:$live.new"
 }
 
-qdigest=$(q "digest $digest")
 # What each host runs, as shell scripts (variables expanded here, quoted for there).
 s_lint="$rgotonet lint -R -r $(q "$live.new") && chmod 0644 $(q "$live.new")"
 s_install="if [ -f $(q "$live") ]; then cp -p $(q "$live") $(q "$live.prev"); fi && mv -f $(q "$live.new") $(q "$live")"

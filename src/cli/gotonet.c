@@ -67,12 +67,16 @@ cli_print_rule(FILE *f, const struct gn_rule_info *r)
 int
 cmd_check(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
 	const char *rules = gn_default_rules;
 	unsigned proto = GN_PROTO_TCP;
 	struct gn_table *t;
-	int ch, i, rc = 0;
+	int ch, i, rc = 0, version = 0;
 
-	while ((ch = getopt(argc, argv, "r:u")) != -1) {
+	while ((ch = getopt_long(argc, argv, "r:uV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'r':
 			rules = optarg;
@@ -80,16 +84,28 @@ cmd_check(int argc, char **argv)
 		case 'u':
 			proto = GN_PROTO_UDP;
 			break;
+		case 'V':
+			version = 1;
+			break;
 		default:
 			goto usage;
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc == 0)
+	if (argc == 0 && !version)
 		goto usage;
 	if ((t = cli_load(rules)) == NULL)
 		return 2;
+	/* Which list is in force, as the helper and srv_gotonet report it. */
+	if (version) {
+		size_t n = gn_table_rule_count(t);
+		const char *v = gn_table_version(t);
+
+		printf("%s: list %s, %zu rule%s, digest %016llx\n", rules,
+		    v[0] != '\0' ? v : "(no version line)", n, n == 1 ? "" : "s",
+		    (unsigned long long)gn_table_digest(t));
+	}
 	for (i = 0; i < argc; i++) {
 		struct gn_verdict v = gn_table_lookup(t, argv[i], strlen(argv[i]), proto);
 		struct gn_rule_info r;
@@ -108,7 +124,8 @@ cmd_check(int argc, char **argv)
 	gn_table_free(t);
 	return rc;
 usage:
-	fprintf(stderr, "usage: gotonet check [-u] [-r rules] target ...\n");
+	fprintf(stderr, "usage: gotonet check [-u] [-r rules] target ...\n"
+	    "       gotonet check [-r rules] --version [target ...]\n");
 	return 2;
 }
 

@@ -27,7 +27,8 @@ check() {	# check DESCRIPTION: report the status of the last command
 HELPER=ext_gotonet_acl
 vendor="meet.goto.com launch.getgo.com builds.getgocdn.com global.gotowebinar.com egw.gotomeeting.com"
 other="evil.example.test www.example.test getgocdn.com"
-sq_gotonet_setup "$vendor" "$other"
+# late.example.test is listed only by the second list (section 4).
+sq_gotonet_setup "$vendor" "$other late.example.test"
 P=$SQ_ORIGIN_PORT
 RULES=$SQ_DIR/gotonet.rules
 
@@ -206,7 +207,55 @@ check "after the restart squid-1 spliced $SPLICED_1 and bumped $BUMPED_1 (squid-
 grep -q "^$HELPER: .* OK ch=[0-9]* sni=meet.goto.com host=meet.goto.com .*rule=$RULES:40" "$SQ_DIR/main/cache.log"
 check "cache.log has the helpers' decision lines"
 
-# 4. A clean stop: the master takes the kids and their helpers with it.
+# 4. A new list, as contrib/rollout installs it (rename over the live file),
+# then "squid -k reconfigure": every worker restarts its helpers, each loads
+# the new list, and both workers decide with it.
+issuer=$(sq_curl main "https://late.example.test:$P/")
+[ "$issuer" = "$SQ_BUMP_CA" ]
+check "late.example.test bumped under the first list (issuer ${issuer:-none})"
+{
+	sed 's/^version .*/version smp-test 2/' "$RULES"
+	echo 'late.example.test label="added by the second list"'
+} > "$RULES.new"
+chmod 644 "$RULES.new"
+mv -f "$RULES.new" "$RULES"
+lint2=$("$top_builddir/gotonet" lint -R -r "$RULES") || sq_fail "gotonet lint -R of the second list: $lint2"
+DIGEST2=$(echo "$lint2" | sed -n 's/.*, digest \([0-9a-f]*\):.*/\1/p')
+[ -n "$DIGEST2" ] && [ "$DIGEST2" != "$DIGEST" ]
+check "the second list has another digest ($DIGEST2)"
+old_helpers=$(for k in $(smp_kids main | awk '{ print $2 }'); do sq_children "$k" $HELPER; done | sort)
+"$SQ_SQUID" -k reconfigure -f "$SQ_DIR/main.conf" -n "${SQ_RUN}main" > "$SQ_DIR/main/reconfigure.log" 2>&1
+check "squid -k reconfigure"
+want_loaded=$(smp_kids main | wc -l)
+i=0
+while [ "$(grep -c "^$HELPER: loaded $RULES: .*, version \"smp-test 2\", digest $DIGEST2\$" "$SQ_DIR/main/cache.log")" -lt "$want_loaded" ] &&
+    [ $i -lt 200 ]; do
+	i=$((i + 1))
+	sleep 0.1
+done
+n2=$(grep -c "^$HELPER: loaded $RULES: .*, version \"smp-test 2\", digest $DIGEST2\$" "$SQ_DIR/main/cache.log")
+[ "$n2" -ge "$want_loaded" ]
+check "cache.log: $n2 helpers loaded version \"smp-test 2\", digest $DIGEST2 (one pool per kid: $want_loaded)"
+for w in squid-1 squid-2; do
+	k=$(smp_wait_helpers main $w $HELPER 20)
+	new_h=$(sq_children "${k:-0}" $HELPER | sort)
+	[ -n "$new_h" ] && [ -z "$(printf '%s\n%s\n' "$old_helpers" "$new_h" | sort | uniq -d)" ]
+	check "$w restarted its helpers ($(echo $new_h))"
+done
+VERSION_LOGGED=smp-test%202
+late_1=0 late_2=0
+i=0
+while [ $i -lt 20 ] && { [ $late_1 -eq 0 ] || [ $late_2 -eq 0 ]; }; do
+	i=$((i + 1))
+	fetch late.example.test vendor
+	[ "$WORKER" = 1 ] && late_1=$((late_1 + 1))
+	[ "$WORKER" = 2 ] && late_2=$((late_2 + 1))
+	fetch evil.example.test other
+done
+[ $late_1 -gt 0 ] && [ $late_2 -gt 0 ]
+check "both workers splice late.example.test under the second list (squid-1 $late_1, squid-2 $late_2)"
+
+# 5. A clean stop: the master takes the kids and their helpers with it.
 kids=$(smp_kids main | awk '{ print $2 }')
 helpers=$(for k in $kids; do sq_children "$k" $HELPER; done)
 smp_stop main
