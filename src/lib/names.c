@@ -91,13 +91,19 @@ grow(struct gn_names *n, const char *arena)
 		return -1;
 	for (i = 0; i <= n->mask; i++) {
 		const struct gn_nslot *s = &n->slots[i];
+		uint32_t check = s->check & ~GN_NSLOT_VERIFY, verify = s->check & GN_NSLOT_VERIFY;
 
 		if (s->check == 0)
 			continue;
+		/* New neighbours may share a check: mark them as insert() does. */
 		j = (uint32_t)key_hash(arena + s->key, s->check & 0xff) & bigger.mask;
-		while (bigger.slots[j].check)
-			j = (j + 1) & bigger.mask;
+		for (; bigger.slots[j].check; j = (j + 1) & bigger.mask)
+			if ((bigger.slots[j].check & ~GN_NSLOT_VERIFY) == check) {
+				bigger.slots[j].check |= GN_NSLOT_VERIFY;
+				verify = GN_NSLOT_VERIFY;
+			}
 		bigger.slots[j] = *s;
+		bigger.slots[j].check = check | verify;
 	}
 	bigger.count = n->count;
 	free(n->slots);
