@@ -22,8 +22,8 @@ TESTS += $(gn_cli_tests)
 EXTRA_DIST += $(gn_cli_tests) tests/cli/common.sh tests/cli/pac-eval.js tests/cli/data \
 	contrib/logrotate/gotonet doc/network-modes.md contrib/demo
 
-# The one-command demo (contrib/demo): a real Squid with ssl_bump and the
-# helper on 127.0.0.1, requests through it, a table of what happened.
+# The one-command demo (contrib/demo): real Squids with ssl_bump, one with the
+# helper, one with c-icap and srv_gotonet, on 127.0.0.1; a table of what happened.
 demo: all
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' $(SHELL) $(top_srcdir)/contrib/demo
 .PHONY: demo
