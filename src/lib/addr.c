@@ -16,27 +16,36 @@
 int
 gn_addr_parse4(const char *s, size_t len, uint32_t *out)
 {
-	uint32_t addr = 0, part = 0;
-	size_t i, digits = 0, parts = 0;
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	uint32_t addr = 0;
+	int part;
 
-	for (i = 0; i <= len; i++) {
-		if (i == len || s[i] == '.') {
-			if (digits == 0 || part > 255 || ++parts > 4)
-				return -1;
-			addr = addr << 8 | part;
-			part = 0;
-			digits = 0;
-			continue;
+	if (len < 7 || len > 15)
+		return -1;
+	/* Unrolled per part: one to three digits, no leading zero, at most 255. */
+	for (part = 0; part < 4; part++) {
+		unsigned v, d;
+
+		if (part > 0 && (p >= end || *p++ != '.'))
+			return -1;
+		if (p >= end || (v = (unsigned)*p - '0') > 9)
+			return -1;
+		p++;
+		if (p < end && (d = (unsigned)*p - '0') <= 9) {
+			if (v == 0)
+				return -1;	/* leading zero */
+			v = v * 10 + d;
+			p++;
+			if (p < end && (d = (unsigned)*p - '0') <= 9) {
+				v = v * 10 + d;
+				p++;
+				if (v > 255)
+					return -1;
+			}
 		}
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		if (digits > 0 && part == 0)
-			return -1;	/* leading zero */
-		if (++digits > 3)
-			return -1;
-		part = part * 10 + (uint32_t)(s[i] - '0');
+		addr = addr << 8 | v;
 	}
-	if (parts != 4)
+	if (p != end)
 		return -1;
 	*out = addr;
 	return 0;

@@ -195,6 +195,21 @@ probe(const struct gn_names *n, const char *arena, uint64_t h, const unsigned ch
 	}
 }
 
+/* WHATWG: a last label of digits, or 0x and hex digits, makes a host an IPv4 attempt. */
+static int
+numeric_label(const char *s, const char *end)
+{
+	int hex = end - s >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+
+	if (s == end || (!hex && (*s < '0' || *s > '9')))
+		return 0;
+	for (s += hex ? 2 : 0; s < end; s++)
+		if (!((*s >= '0' && *s <= '9') ||
+		    (hex && ((*s >= 'a' && *s <= 'f') || (*s >= 'A' && *s <= 'F')))))
+			return 0;
+	return 1;
+}
+
 int32_t
 gn_names_match(const struct gn_names *n, const char *arena, const char *name, size_t len,
     int *valid)
@@ -216,6 +231,10 @@ gn_names_match(const struct gn_names *n, const char *arena, const char *name, si
 		if (c == '.') {
 			if (i + 1 == end || end - i - 1 > 63)
 				return -1;		/* empty or over-long label */
+			if (end == len && numeric_label(name + i + 1, name + len)) {
+				*valid = 2;		/* an address attempt, not a name */
+				return -1;
+			}
 			end = i;
 			hs[nb] = hash_mix(h);
 			at[nb++] = (uint8_t)(i + 1);
@@ -225,6 +244,10 @@ gn_names_match(const struct gn_names *n, const char *arena, const char *name, si
 	}
 	if (end == 0 || end > 63)
 		return -1;				/* leading dot, over-long label */
+	if (end == len && numeric_label(name, name + len)) {
+		*valid = 2;
+		return -1;
+	}
 	*valid = 1;
 	hs[nb] = hash_mix(h);
 	at[nb++] = 0;

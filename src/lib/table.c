@@ -214,24 +214,6 @@ decide(enum gn_target target, int32_t vc)
 	return v;
 }
 
-static struct gn_verdict
-lookup_name(const struct gn_table *t, const char *s, size_t len)
-{
-	int32_t vc, x;
-	int valid;
-
-	vc = gn_names_match(&t->names, t->arena.buf, s, len, &valid);
-	if (!valid)
-		return decide(GN_TARGET_INVALID, -1);
-	/* Exceptions beat the list, whatever their kind. */
-	if (!GN_VC_IS_EXCEPT(vc) && t->nxregex > 0 &&
-	    (x = match_regex(t, t->xregex, t->nxregex, s, len, 1)) != GN_NONE)
-		return decide(GN_TARGET_NAME, x | GN_VC_EXCEPT);
-	if (vc == -1 && t->nregex > 0)
-		vc = match_regex(t, t->regex, t->nregex, s, len, 0);
-	return decide(GN_TARGET_NAME, vc);
-}
-
 static inline gn_u128
 addr6(const uint8_t a[16])
 {
@@ -243,59 +225,54 @@ addr6(const uint8_t a[16])
 	return v;
 }
 
-static int
-numeric_label(const char *s, const char *end)
-{
-	int hex = end - s >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
-
-	if (s == end)
-		return 0;
-	for (s += hex ? 2 : 0; s < end; s++)
-		if (!((*s >= '0' && *s <= '9') ||
-		    (hex && ((*s >= 'a' && *s <= 'f') || (*s >= 'A' && *s <= 'F')))))
-			return 0;
-	return 1;
-}
-
 struct gn_verdict
 gn_table_lookup(const struct gn_table *t, const char *s, size_t len, unsigned proto)
 {
 	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	int pi = proto == GN_PROTO_UDP ? 1 : 0;
-	const char *last;
+	int pi = proto == GN_PROTO_UDP ? 1 : 0, valid;
+	int32_t vc, x;
 	uint8_t a6[16];
 	uint32_t a4;
-	int bracket = 0;
 
 	if (len > 0 && s[0] >= '0' && s[0] <= '9' && gn_addr_parse4(s, len, &a4) == 0)
 		return decide(GN_TARGET_IPV4, gn_ptab4_lookup(&t->v4, a4, pi));
 	if (len > 0 && s[0] == '[') {
-		if (len < 3 || s[len - 1] != ']')
+		if (len < 3 || s[len - 1] != ']' || memchr(s + 1, ':', len - 2) == NULL)
 			return decide(GN_TARGET_INVALID, -1);
 		s++;
 		len -= 2;
-		bracket = 1;
+		goto v6;
 	}
-	if (bracket || memchr(s, ':', len) != NULL) {
-		if (gn_addr_parse6(s, len, a6) == -1)
-			return decide(GN_TARGET_INVALID, -1);
-		if (memcmp(a6, mapped, 12) == 0) {
-			a4 = (uint32_t)a6[12] << 24 | (uint32_t)a6[13] << 16 | (uint32_t)a6[14] << 8 | a6[15];
-			return decide(GN_TARGET_IPV4, gn_ptab4_lookup(&t->v4, a4, pi));
-		}
-		return decide(GN_TARGET_IPV6, gn_ptab6_lookup(&t->v6, addr6(a6), pi));
-	}
+	/* Names first: they are most of the traffic, and the walk tells the rest apart. */
+	vc = gn_names_match(&t->names, t->arena.buf, s,
+	    len > 0 && s[len - 1] == '.' ? len - 1 : len, &valid);
+	if (valid != 1 && memchr(s, ':', len) != NULL)
+		goto v6;		/* no trailing dot taken off an IPv6 address */
 	if (len > 0 && s[len - 1] == '.')
 		len--;
-	/* A numeric last label (WHATWG: digits, or 0x and hex) makes this an address or nothing. */
-	for (last = s + len; last > s && last[-1] != '.'; last--)
-		;
-	if (numeric_label(last, s + len)) {
+	if (valid == 2) {
+		/* A numeric last label (WHATWG) makes this an address or nothing. */
 		if (gn_addr_parse4(s, len, &a4) == -1)
 			return decide(GN_TARGET_INVALID, -1);
 		return decide(GN_TARGET_IPV4, gn_ptab4_lookup(&t->v4, a4, pi));
 	}
-	return lookup_name(t, s, len);
+	if (valid == 0)
+		return decide(GN_TARGET_INVALID, -1);
+	/* Exceptions beat the list, whatever their kind. */
+	if (!GN_VC_IS_EXCEPT(vc) && t->nxregex > 0 &&
+	    (x = match_regex(t, t->xregex, t->nxregex, s, len, 1)) != GN_NONE)
+		return decide(GN_TARGET_NAME, x | GN_VC_EXCEPT);
+	if (vc == -1 && t->nregex > 0)
+		vc = match_regex(t, t->regex, t->nregex, s, len, 0);
+	return decide(GN_TARGET_NAME, vc);
+v6:
+	if (gn_addr_parse6(s, len, a6) == -1)
+		return decide(GN_TARGET_INVALID, -1);
+	if (memcmp(a6, mapped, 12) == 0) {
+		a4 = (uint32_t)a6[12] << 24 | (uint32_t)a6[13] << 16 | (uint32_t)a6[14] << 8 | a6[15];
+		return decide(GN_TARGET_IPV4, gn_ptab4_lookup(&t->v4, a4, pi));
+	}
+	return decide(GN_TARGET_IPV6, gn_ptab6_lookup(&t->v6, addr6(a6), pi));
 }
 
 int
