@@ -35,12 +35,13 @@ enum gn_icap_verdict {
 	GN_V_EXCEPTED,		/* matched by an admin exception: untouched */
 	GN_V_STRIPPED,		/* not listed, a client-sent bypass header removed */
 	GN_V_INVALID,		/* no well-formed target: untouched */
-	GN_V_BUMPED,		/* listed name inside a bumped connection: untouched */
+	GN_V_BUMPED,		/* listed name in an https:// URL (a bumped connection): untouched */
+	GN_V_PLAIN,		/* listed target of a request other than CONNECT: untouched */
 	GN_V_ERROR		/* could not answer: ICAP 500 */
 };
 
 static const char *const gn_verdict_names[] = {
-	"none", "bypass", "excepted", "stripped", "invalid", "bumped", "error"
+	"none", "bypass", "excepted", "stripped", "invalid", "bumped", "plain", "error"
 };
 
 /* The rules in force and what was derived from them at load time. */
@@ -72,7 +73,7 @@ static char gn_conf_rules[PATH_MAX];	/* gotonet.RulesFile; "" means GN_RULES_PAT
 static int gn_conf_log_verdicts;	/* gotonet.LogVerdicts */
 static struct gn_icap_state *gn_state;
 static struct {
-	int	requests, bypassed, excepted, stripped, invalid, bumped, errors;
+	int	requests, bypassed, excepted, stripped, invalid, bumped, plain, errors;
 } gn_stat;
 
 static int	gn_icap_init(ci_service_xdata_t *, struct ci_server_conf *);
@@ -183,6 +184,7 @@ gn_icap_init(ci_service_xdata_t *srv, struct ci_server_conf *conf)
 	gn_stat.stripped = gn_stat_register("gotonet spoofed headers stripped", "");
 	gn_stat.invalid = gn_stat_register("gotonet invalid targets", "");
 	gn_stat.bumped = gn_stat_register("gotonet listed names in bumped connections", "");
+	gn_stat.plain = gn_stat_register("gotonet listed names in requests other than CONNECT", "");
 	gn_stat.errors = gn_stat_register("gotonet errors", "");
 	return CI_OK;
 }
@@ -355,6 +357,14 @@ gn_icap_lookup(const struct gn_table *t, const char *s, size_t len, unsigned por
 	return v;
 }
 
+/* Is the HTTP request line a CONNECT (methods are case-sensitive)? */
+static int
+gn_is_connect(const char *reqline)
+{
+	return reqline != NULL && strncmp(reqline, "CONNECT", 7) == 0 &&
+	    (reqline[7] == ' ' || reqline[7] == '\t');
+}
+
 /*
  * Decide from the request's target and, when the ICAP client sent it,
  * X-Server-IP. An exception on either wins; otherwise either being listed
@@ -365,12 +375,12 @@ gn_icap_decide(const struct gn_icap_state *st, ci_request_t *req, struct gn_icap
 {
 	struct gn_verdict vh = { GN_MATCH_NONE, GN_TARGET_INVALID, GN_NONE };
 	struct gn_verdict vs = { GN_MATCH_NONE, GN_TARGET_INVALID, GN_NONE };
-	const char *ip;
+	const char *ip, *reqline = ci_http_request(req);
 	size_t iplen;
 
 	d->kind = GN_V_NONE;
 	d->rule = GN_NONE;
-	if (gn_icap_target_parse(ci_http_request(req), ci_http_request_get_header(req, "Host"),
+	if (gn_icap_target_parse(reqline, ci_http_request_get_header(req, "Host"),
 	    &d->target) == 0)
 		vh = gn_icap_lookup(st->table, d->target.host, d->target.hostlen, d->target.port);
 	if ((ip = ci_headers_value(req->request_header, "X-Server-IP")) != NULL) {
@@ -393,14 +403,20 @@ gn_icap_decide(const struct gn_icap_state *st, ci_request_t *req, struct gn_icap
 		d->kind = GN_V_INVALID;
 
 	/*
-	 * An https:// URL comes from a bumped connection: Squid sends it over
-	 * the connection it made for the CONNECT, whatever the Host header says.
-	 * Listed CONNECTs are spliced, so a listed name here means a client that
-	 * names one host in CONNECT (or SNI) and another inside: marking it
-	 * would let it skip the inspection services. Leave it to them.
+	 * Only a CONNECT is marked. Any other request may come from inside a
+	 * bumped connection, and Squid sends it over the connection it made
+	 * for the CONNECT, whatever its URL names: a client that CONNECTs to
+	 * an unlisted host and then asks for "http://listed/" or
+	 * "https://listed/" would skip the inspection services while talking
+	 * to the unlisted host. Nothing in the ICAP request says reliably
+	 * that it came from a bumped connection (Squid 5.7's
+	 * connections_encrypted acl, tried as an adaptation_meta header, held
+	 * only for the first service of a REQMOD chain, never in RESPMOD), so
+	 * plain HTTP to listed names is inspected too.
+	 * Listed CONNECTs are spliced, so nothing inside them reaches ICAP.
 	 */
-	if (d->kind == GN_V_BYPASS && d->target.tls && vh.match == GN_MATCH_LISTED)
-		d->kind = GN_V_BUMPED;
+	if (d->kind == GN_V_BYPASS && !gn_is_connect(reqline))
+		d->kind = d->target.tls ? GN_V_BUMPED : GN_V_PLAIN;
 }
 
 /*
@@ -532,6 +548,9 @@ gn_icap_account(const struct gn_icap_state *st, ci_request_t *req,
 		break;
 	case GN_V_BUMPED:
 		gn_stat_inc(gn_stat.bumped);
+		break;
+	case GN_V_PLAIN:
+		gn_stat_inc(gn_stat.plain);
 		break;
 	case GN_V_ERROR:
 		gn_stat_inc(gn_stat.errors);
