@@ -46,7 +46,7 @@ struct parser {
 	int		 nomem;
 };
 
-static void parse_stream(struct parser *, FILE *);
+static void parse_stream(struct parser *, FILE *, int);
 
 static void __attribute__((format(printf, 2, 3)))
 perr(struct parser *p, const char *fmt, ...)
@@ -786,7 +786,7 @@ parse_include(struct parser *p, const char *path)
 	p->file = p->t->files[p->fileidx];
 	p->open[++p->depth] = real;
 	real = NULL;
-	parse_stream(p, f);
+	parse_stream(p, f, 1);
 	free(p->open[p->depth]);
 	p->open[p->depth--] = NULL;
 end:
@@ -848,17 +848,26 @@ parse_line(struct parser *p, char *line)
 	parse_rule(p, argc, argv);
 }
 
+/*
+ * file says the stream is a file on disk: there a last line without its
+ * newline is most likely a write cut short (an editor saving, a copy in
+ * progress), and a cut line can still parse, as an exception that lost its
+ * tail. Refusing it keeps the rules in force.
+ */
 static void
-parse_stream(struct parser *p, FILE *f)
+parse_stream(struct parser *p, FILE *f, int file)
 {
 	char *line = NULL;
 	size_t cap = 0;
-
 	ssize_t n;
 
 	for (p->line = 1; (n = getline(&line, &cap, f)) != -1; p->line++) {
 		if (strlen(line) != (size_t)n) {
 			perr(p, "NUL byte in line");
+			continue;
+		}
+		if (file && n > 0 && line[n - 1] != '\n') {
+			perr(p, "last line has no newline (file cut short?)");
 			continue;
 		}
 		parse_line(p, line);
@@ -869,7 +878,7 @@ parse_stream(struct parser *p, FILE *f)
 }
 
 static struct gn_table *
-load(const char *name, FILE *f, struct gn_diag *diag)
+load(const char *name, FILE *f, int file, struct gn_diag *diag)
 {
 	struct parser p;
 	struct gn_table *t;
@@ -885,7 +894,7 @@ load(const char *name, FILE *f, struct gn_diag *diag)
 	t->nfiles = 1;
 	p.file = t->files[0];
 	p.open[0] = realpath(name, NULL);
-	parse_stream(&p, f);
+	parse_stream(&p, f, file);
 	if (p.nomem || p.nerr > 0)
 		goto end;
 	if (gn_table_finish(t, &p.pfx4, p.npfx4, &p.pfx6, p.npfx6, diag) == -1)
@@ -918,7 +927,7 @@ gn_table_load(const char *path, struct gn_diag *diag)
 		gn_diag_add(diag, 0, "%s: cannot open: %s", path, strerror(errno));
 		return NULL;
 	}
-	t = load(path, f, diag);
+	t = load(path, f, 1, diag);
 	fclose(f);
 	return t;
 }
@@ -935,7 +944,7 @@ gn_table_load_buffer(const char *name, const char *buf, size_t len, struct gn_di
 		gn_diag_add(diag, 0, "%s: %s", name, strerror(errno));
 		return NULL;
 	}
-	t = load(name, f, diag);
+	t = load(name, f, 0, diag);
 	fclose(f);
 	return t;
 }

@@ -133,13 +133,13 @@ in_force "start"
 n=$(wc -l < "$R")
 broken_reload "cut inside a label"
 gn_check "cut inside a label: error logged as file:line" \
-    grep -q "gotonet: $R:$((n + 1)): unterminated quoted string" "$GN_T/server.log"
+    grep -q "gotonet: $R:$((n + 1)): last line has no newline" "$GN_T/server.log"
 
 # 2. A last line cut after its pattern.
 { cat "$top_srcdir/tests/icap/data/test.rules"; printf '*.new.te'; } > "$R"
 broken_reload "cut after the pattern"
 gn_check "cut after the pattern: error logged as file:line" \
-    grep -q "gotonet: $R:$((n + 1)): missing label" "$GN_T/server.log"
+    grep -q "gotonet: $R:$((n + 1)): last line has no newline" "$GN_T/server.log"
 
 # 3. Deleted.
 rm -f "$R"
@@ -160,16 +160,15 @@ else
 	echo "SKIP: mode 000: c-icap runs as root here (not root, or no setpriv), and root reads mode 000 files"
 fi
 
-# 6. Known defect (doc/security.md B6): a cut that still parses loads, and the
-# exception on the cut line is gone. Reported, not failed, unless GN_FAULTS_STRICT=1.
+# 6. doc/security.md B6: a file cut where it would still parse (an exception
+# that lost its tail) is refused, because it does not end with a newline.
 { grep -v '^except inspect' "$top_srcdir/tests/icap/data/test.rules"; printf 'except inspect.goto'; } > "$R"
 gn_cicap_reconfigure
 gn_icap "$O" -s gotonet -method CONNECT -req inspect.goto.test:443
 if [ "$(gn_icap_status "$O")" = 200 ] && grep -q X-Gotonet-Bypass "$O"; then
-	echo "XFAIL: an exception cut to 'except inspect.goto' is lost: inspect.goto.test marked (known defect, doc/security.md B6)"
-	[ "${GN_FAULTS_STRICT:-0}" = 1 ] && gn_fail "B6 (strict mode)"
+	gn_fail "an exception cut to 'except inspect.goto' is lost: inspect.goto.test marked (doc/security.md B6)"
 else
-	echo "XPASS: the cut exception did not turn into a bypass (B6 fixed? make this a hard check)"
+	echo "ok - a cut exception never turns into a bypass (the file is refused: no newline at its end)"
 fi
 cp "$top_srcdir/tests/icap/data/test.rules" "$R"
 chmod 644 "$R"
