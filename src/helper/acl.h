@@ -54,6 +54,7 @@ enum gn_acl_reason {
 	GN_ACL_SNI_EXCEPTED,
 	GN_ACL_SNI_PORT,
 	GN_ACL_SNI_NOSPLICE,
+	GN_ACL_NOMEM,		/* no memory to build the answer */
 	GN_ACL_NREASONS
 };
 
@@ -63,25 +64,34 @@ struct gn_acl_decision {
 	int32_t		sni_rule;	/* rule the SNI matched, GN_NONE when none */
 };
 
+/* A string rules share (a label, a file name): as written, and URL-escaped for replies. */
+struct gn_acl_str {
+	uint32_t	 raw, rawlen;	/* in strtext */
+	uint32_t	 esc, esclen;	/* in strtext */
+};
+
 /* What the hot path needs of one rule, in one place (one cache line per lookup). */
 struct gn_acl_rule {
 	uint64_t	 hits;		/* requests it matched */
-	uint32_t	 off, len;	/* its reply text in text */
-	uint32_t	 logoff, loglen;	/* " FILE:LINE label="LABEL"" in logtext */
+	uint32_t	 line;
+	uint32_t	 label, file;	/* indexes in str */
 	uint8_t		 action;	/* GN_ACTION_* */
 	uint8_t		 anyport;	/* no port list: skip the port check */
 };
 
 /*
- * A loaded rules table with everything the hot path needs prebuilt: the
- * reply text of every rule and hit counters. Built whole or not at all.
+ * A loaded rules table with what the hot path needs beside it: per-rule
+ * records with hit counters, and each label and file name once, escaped
+ * for replies. Built whole or not at all.
  */
 struct gn_acl_rules {
 	struct gn_table	*table;
 	size_t		 nrules;
 	struct gn_acl_rule *rule;	/* nrules of them */
-	char		*text;		/* reply tails of every rule, back to back */
-	char		*logtext;	/* log texts of every rule, back to back */
+	struct gn_acl_str *str;		/* distinct labels and file names */
+	size_t		 nstr;
+	char		*strtext;
+	unsigned	 flags;		/* GN_ACL_NOTAG */
 	char		*version;	/* " gotonet_version=..." (escaped), "" when the list has none */
 	size_t		 versionlen;
 };
@@ -105,6 +115,22 @@ void	 gn_acl_decide(const struct gn_acl_rules *rules, const struct gn_acl_req *r
 	    struct gn_acl_decision *dec);
 
 const char *gn_acl_reason_text(enum gn_acl_reason);
+
+/*
+ * Reply text of an OK decided by host_rule (and sni_rule, GN_NONE or the
+ * same when the SNI added nothing): " clt_conn_tag=... gotonet_label=...
+ * gotonet_rule=FILE:LINE [gotonet_sni_rule=FILE:LINE] gotonet_version=...".
+ * gn_acl_ok_size() bounds its length; gn_acl_put_ok() writes it, unterminated.
+ */
+size_t	 gn_acl_ok_size(const struct gn_acl_rules *, int32_t host_rule, int32_t sni_rule);
+size_t	 gn_acl_put_ok(const struct gn_acl_rules *, int32_t host_rule, int32_t sni_rule, char *p);
+
+/* "FILE:LINE" of a rule, escaped for a reply (at most 3 * file + 11 bytes). */
+size_t	 gn_acl_put_where(const struct gn_acl_rules *, int32_t rule, char *p);
+
+/* "FILE:LINE label="LABEL"" as written, for logs; gn_acl_log_size() bounds it. */
+size_t	 gn_acl_log_size(const struct gn_acl_rules *, int32_t rule);
+size_t	 gn_acl_put_log(const struct gn_acl_rules *, int32_t rule, char *p);
 
 /* Build the reply data for a freshly loaded table (taken over even on failure). */
 struct gn_acl_rules *gn_acl_rules_new(struct gn_table *table, unsigned flags);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #define LOGLINE_MAX	4096		/* room a decision log line needs besides rule texts */
 #define IDSAVE_MAX	1024		/* channel ID kept across an over-long line */
 #define LOGFIELD_MAX	256		/* input bytes shown per field in the log */
+#define STATS_TOP	100		/* rules listed by the counters at reload and exit */
 
 enum log_level {
 	LOG_NONE = 0,	/* no decisions */
@@ -257,21 +259,18 @@ put_mem(char *p, const char *s, size_t n)
 
 #define PUT_LIT(p, lit)	put_mem((p), (lit), sizeof(lit) - 1)
 
-/* " NAME=FILE:LINE label="LABEL"" from the text built at load time. */
+/* " NAME=FILE:LINE label="LABEL"". */
 static size_t
 log_rule(char *p, const char *name, size_t namelen, const struct gn_acl_rules *rules, int32_t id)
 {
-	const struct gn_acl_rule *r;
 	size_t o = 0;
 
 	if (id == GN_NONE || rules == NULL || (size_t)id >= rules->nrules)
 		return 0;
-	r = &rules->rule[id];
 	p[o++] = ' ';
 	o += put_mem(p + o, name, namelen);
 	p[o++] = '=';
-	/* Its text starts with a blank. */
-	o += put_mem(p + o, rules->logtext + r->logoff + 1, r->loglen - 1);
+	o += gn_acl_put_log(rules, id, p + o);
 	return o;
 }
 
@@ -288,9 +287,9 @@ log_decision(struct helper *h, const struct gn_acl_req *req, const struct gn_acl
 	/* Rule texts are as long as their labels: make room, or leave them out. */
 	if (h->rules != NULL) {
 		if (host_rule != GN_NONE)
-			need += h->rules->rule[host_rule].loglen + 16;
+			need += gn_acl_log_size(h->rules, host_rule) + 16;
 		if (sni_rule != GN_NONE)
-			need += h->rules->rule[sni_rule].loglen + 16;
+			need += gn_acl_log_size(h->rules, sni_rule) + 16;
 	}
 	if (need > h->log.cap) {
 		host_rule = sni_rule = GN_NONE;
@@ -346,13 +345,30 @@ log_decision(struct helper *h, const struct gn_acl_req *req, const struct gn_acl
 
 /* --- rules --- */
 
+static const struct gn_acl_rules *sort_rules;
+
+static int
+cmp_hits(const void *a, const void *b)
+{
+	uint64_t x = sort_rules->rule[*(const uint32_t *)a].hits;
+	uint64_t y = sort_rules->rule[*(const uint32_t *)b].hits;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/*
+ * Totals, then one line per rule that matched: every one in file order, or
+ * only the limit most matched ones (a reload or exit of a helper with a big
+ * list must not flood cache.log; SIGUSR1 asks for all).
+ */
 static void
-stats_dump(struct helper *h, const char *why)
+stats_dump(struct helper *h, const char *why, size_t limit)
 {
 	struct gn_acl_rules *rules = h->rules;
 	struct gn_rule_info r;
 	char line[1024];
-	size_t i;
+	uint32_t *ids = NULL;
+	size_t i, k, nhit = 0;
 	int n;
 
 	clock_gettime(CLOCK_REALTIME, &h->now);
@@ -363,7 +379,17 @@ stats_dump(struct helper *h, const char *why)
 	    (unsigned long long)h->nerr, (unsigned long long)h->nbad,
 	    rules ? gn_table_version(rules->table) : "(no rules loaded)");
 	out_put(&h->log, line, (size_t)n);
-	for (i = 0; rules != NULL && i < rules->nrules; i++) {
+	for (i = 0; rules != NULL && i < rules->nrules; i++)
+		nhit += rules->rule[i].hits != 0;
+	if (nhit > limit && (ids = malloc(nhit * sizeof(*ids))) != NULL) {
+		for (i = 0, k = 0; i < rules->nrules; i++)
+			if (rules->rule[i].hits != 0)
+				ids[k++] = (uint32_t)i;
+		sort_rules = rules;
+		qsort(ids, nhit, sizeof(*ids), cmp_hits);
+	}
+	for (k = 0; rules != NULL && k < (ids ? limit : rules->nrules); k++) {
+		i = ids ? ids[k] : k;
 		if (rules->rule[i].hits == 0 || gn_table_rule_info(rules->table, (int32_t)i, &r) == -1)
 			continue;
 		n = snprintf(line, sizeof(line), "%s: hits %llu %s:%u %s%s label=\"%s\"\n",
@@ -376,6 +402,12 @@ stats_dump(struct helper *h, const char *why)
 			line[n - 1] = '\n';
 		}
 		out_put(&h->log, line, (size_t)n);
+	}
+	if (ids != NULL) {
+		n = snprintf(line, sizeof(line), "%s: hits: %zu more rules matched (SIGUSR1 lists all)\n",
+		    PROGNAME, nhit - limit);
+		out_put(&h->log, line, (size_t)n);
+		free(ids);
 	}
 	out_flush(&h->log);
 }
@@ -406,6 +438,20 @@ rules_load(struct helper *h, int check_only)
 		return -1;
 	}
 	gn_diag_free(&d);
+	if (gn_table_rule_count(t) == 0) {
+		/*
+		 * An empty list (a file truncated by a failed copy, say) would
+		 * bump all vendor traffic: refuse it like a broken one.
+		 */
+		if (h->rules != NULL)
+			log_warnx("%s: no rules in the file; keeping the rules in force (version \"%s\")",
+			    h->rules_path, gn_table_version(h->rules->table));
+		else
+			log_warnx("%s: no rules in the file; rules not loaded%s", h->rules_path,
+			    check_only ? "" : ": answering ERR to every request until they load (SIGHUP)");
+		gn_table_free(t);
+		return -1;
+	}
 	if ((rules = gn_acl_rules_new(t, h->flags)) == NULL) {
 		log_warnx("out of memory loading %s", h->rules_path);
 		return -1;
@@ -419,7 +465,7 @@ rules_load(struct helper *h, int check_only)
 	}
 	if (h->rules != NULL) {
 		/* Counters belong to rule ids of the old table: report them before they go. */
-		stats_dump(h, "reload");
+		stats_dump(h, "reload", STATS_TOP);
 		gn_acl_rules_free(h->rules);
 	}
 	h->rules = rules;
@@ -497,7 +543,7 @@ handle_signals(struct helper *h)
 	}
 	if (got_usr1) {
 		got_usr1 = 0;
-		stats_dump(h, "SIGUSR1");
+		stats_dump(h, "SIGUSR1", SIZE_MAX);
 	}
 }
 
@@ -528,18 +574,11 @@ reply_err(struct helper *h, const char *id, size_t idlen, enum gn_acl_reason rea
 		o += gn_acl_escape(buf + o, ": ", 2);
 		o += gn_acl_escape(buf + o, detail, strlen(detail));
 	}
-	if (rule != GN_NONE && h->rules != NULL) {
-		struct gn_rule_info r;
-
-		if (gn_table_rule_info(h->rules->table, rule, &r) == 0 && strlen(r.file) < 1000) {
-			int n;
-
-			memcpy(buf + o, " gotonet_rule=", 14);
-			o += 14;
-			o += gn_acl_escape(buf + o, r.file, strlen(r.file));
-			n = snprintf(buf + o, 16, ":%u", r.line);
-			o += (size_t)n;
-		}
+	if (rule != GN_NONE && h->rules != NULL &&
+	    h->rules->str[h->rules->rule[rule].file].esclen < REPLY_MAX - 256) {
+		memcpy(buf + o, " gotonet_rule=", 14);
+		o += 14;
+		o += gn_acl_put_where(h->rules, rule, buf + o);
 	}
 	out_put(&h->out, buf, o);
 	if (h->rules != NULL)
@@ -547,49 +586,42 @@ reply_err(struct helper *h, const char *id, size_t idlen, enum gn_acl_reason rea
 	out_put(&h->out, "\n", 1);
 }
 
+static size_t
+build_ok(const struct helper *h, const struct gn_acl_req *req, const struct gn_acl_decision *dec,
+    char *p)
+{
+	size_t o = 0;
+
+	if (req->id != NULL) {
+		memcpy(p, req->id, req->idlen);
+		o = req->idlen;
+		p[o++] = ' ';
+	}
+	memcpy(p + o, "OK", 2);
+	o += 2;
+	o += gn_acl_put_ok(h->rules, dec->host_rule, dec->sni_rule, p + o);
+	p[o++] = '\n';
+	return o;
+}
+
 static void
 reply_ok(struct helper *h, const struct gn_acl_req *req, const struct gn_acl_decision *dec)
 {
-	const struct gn_acl_rules *rules = h->rules;
-	const struct gn_acl_rule *hr = &rules->rule[dec->host_rule];
-	uint32_t a = hr->off, b = hr->off + hr->len;
-	char *p;
-	size_t need = req->idlen + 1 + 2 + (b - a) + REPLY_MAX + rules->versionlen;
+	size_t need = req->idlen + 8 + gn_acl_ok_size(h->rules, dec->host_rule, dec->sni_rule);
+	char *big;
 
-	if (out_room(&h->out, need) == -1 || need > h->out.cap) {
-		/* Giant ID: take the slow path. */
-		put_id(h, req->id, req->idlen);
-		out_put(&h->out, "OK", 2);
-		out_put(&h->out, rules->text + a, b - a);
-		out_put(&h->out, rules->version, rules->versionlen);
-		out_put(&h->out, "\n", 1);
+	if (need <= h->out.cap) {
+		if (out_room(&h->out, need) == 0)
+			h->out.len += build_ok(h, req, dec, h->out.buf + h->out.len);
 		return;
 	}
-	p = h->out.buf + h->out.len;
-	if (req->id != NULL) {
-		memcpy(p, req->id, req->idlen);
-		p += req->idlen;
-		*p++ = ' ';
+	/* Only a giant channel ID or label gets here. */
+	if ((big = malloc(need)) == NULL) {
+		reply_err(h, req->id, req->idlen, GN_ACL_NOMEM, NULL, GN_NONE);
+		return;
 	}
-	memcpy(p, "OK", 2);
-	p += 2;
-	memcpy(p, rules->text + a, b - a);
-	p += b - a;
-	if (dec->sni_rule != GN_NONE && dec->sni_rule != dec->host_rule) {
-		struct gn_rule_info r;
-
-		if (gn_table_rule_info(rules->table, dec->sni_rule, &r) == 0 &&
-		    strlen(r.file) < 1000) {
-			memcpy(p, " gotonet_sni_rule=", 18);
-			p += 18;
-			p += gn_acl_escape(p, r.file, strlen(r.file));
-			p += snprintf(p, 16, ":%u", r.line);
-		}
-	}
-	memcpy(p, rules->version, rules->versionlen);
-	p += rules->versionlen;
-	*p++ = '\n';
-	h->out.len = (size_t)(p - h->out.buf);
+	out_put(&h->out, big, build_ok(h, req, dec, big));
+	free(big);
 }
 
 static double
@@ -712,7 +744,7 @@ static void
 finish(struct helper *h, int rc)
 {
 	out_flush(&h->out);
-	stats_dump(h, "exit");
+	stats_dump(h, "exit", STATS_TOP);
 	out_flush(&h->log);
 	gn_acl_rules_free(h->rules);
 	free(h->ibuf);
@@ -834,6 +866,22 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+	/*
+	 * Squid talks to us on fds 0 and 1. If one is closed, the next open()
+	 * (the -l log file) would take its place and receive the answers.
+	 */
+	for (i = 0; i <= 2; i++) {
+		if (fcntl(i, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		if (i == STDERR_FILENO) {
+			if (open("/dev/null", O_WRONLY) != STDERR_FILENO)
+				return 1;
+			continue;
+		}
+		if (!check_only)
+			fatalx("%s: standard %s is closed", i == 0 ? "reading requests" : "writing replies",
+			    i == 0 ? "input" : "output");
+	}
 	if (check_only)
 		return rules_load(&h, 1) == 0 ? 0 : 1;
 

@@ -17,7 +17,7 @@ src/helper/squid.conf: $(top_srcdir)/etc/squid/gotonet.conf Makefile
 	    -e 's|@RULES@|$(gnsysconfdir)/gotonet.rules|g' \
 	    $(top_srcdir)/etc/squid/gotonet.conf > $@.tmp && mv $@.tmp $@
 CLEANFILES += src/helper/squid.conf src/helper/squid.conf.tmp
-EXTRA_DIST += etc/squid/gotonet.conf doc/helper.md
+EXTRA_DIST += etc/squid/gotonet.conf
 
 # Protocol golden tests (NAME.in piped through the helper, compared with
 # NAME.out and NAME.err; NAME.args gives its options), signal handling, and
@@ -54,7 +54,7 @@ bench-helper: ext_gotonet_acl$(EXEEXT) contrib/bench/helperbench$(EXEEXT) \
 	    -h 'bare|shipped|contrib/bench/helperbench-bare' \
 	    -h 'python|shipped|python3 $(top_srcdir)/contrib/bench/helper-python.py $(top_srcdir)/etc/gotonet.rules' \
 	    -h 'python-loop|shipped|python3 $(top_srcdir)/contrib/bench/helper-python.py --loop' \
-	    -h 'gotonet|shipped|./ext_gotonet_acl -d none -r $(top_srcdir)/etc/gotonet.rules' \
+	    -h 'gotonet|shipped|./ext_gotonet_acl -d none -r $(top_srcdir)/etc/gotonet.rules 2>/dev/null' \
 	    -h 'gotonet-logged|shipped|./ext_gotonet_acl -d bypass -r $(top_srcdir)/etc/gotonet.rules 2>/dev/null' \
-	    -h 'gotonet-100k|synthetic|./ext_gotonet_acl -d none -r $(GN_BENCH_RULES)'
+	    -h 'gotonet-100k|synthetic|./ext_gotonet_acl -d none -r $(GN_BENCH_RULES) 2>/dev/null'
 .PHONY: bench-helper

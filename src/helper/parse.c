@@ -102,44 +102,6 @@ static const unsigned char cls[256] = {
 };
 #undef C3
 
-/*
- * Eight bytes at a time: flag bytes of class 1-3 (blank, '%', control).
- * The lowest flagged byte is always a real one (the borrow tricks can only
- * flag bytes above a real hit), which is all the scan needs.
- */
-#define ONES	0x0101010101010101ULL
-#define HIGHS	0x8080808080808080ULL
-static inline uint64_t
-special(uint64_t x)
-{
-	uint64_t ctl = (x - ONES * 0x20) & ~x;
-	uint64_t sp = x ^ (ONES * ' '), pct = x ^ (ONES * '%'), del = x ^ (ONES * 0x7f);
-
-	sp = (sp - ONES) & ~sp;
-	pct = (pct - ONES) & ~pct;
-	del = (del - ONES) & ~del;
-	return (ctl | sp | pct | del) & HIGHS;
-}
-
-/* The first byte in [p, end) that is not plain, or end. */
-static inline char *
-skip_plain(char *p, const char *end)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	while (end - p >= 8) {
-		uint64_t w, m;
-
-		memcpy(&w, p, 8);
-		if ((m = special(w)) != 0)
-			return p + (__builtin_ctzll(m) >> 3);
-		p += 8;
-	}
-#endif
-	while (p < end && cls[(unsigned char)*p] == 0)
-		p++;
-	return p;
-}
-
 static const char *
 ctrl_err(unsigned char c)
 {
@@ -160,7 +122,8 @@ scan_token(char **pp, const char *end, const char **err, int *escaped)
 	*err = NULL;
 	*escaped = 0;
 	/* Fast path: most tokens are plain and need no copying. */
-	p = skip_plain(p, end);
+	while (p < end && cls[(unsigned char)*p] == 0)
+		p++;
 	if (p == end || cls[(unsigned char)*p] == 1) {
 		*pp = p;
 		return (size_t)(p - start);

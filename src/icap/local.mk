@@ -35,7 +35,7 @@ srv-gotonet-uninstall-hook:
 	rm -f $(DESTDIR)$(cicapmoduledir)/srv_gotonet.so
 endif
 
-EXTRA_DIST += etc/c-icap/gotonet.conf etc/squid/gotonet-icap.conf doc/icap.md
+EXTRA_DIST += etc/c-icap/gotonet.conf etc/squid/gotonet-icap.conf
 
 # Target parsing, table-driven (no c-icap needed).
 check_PROGRAMS += tests/icap/target_test

@@ -20,7 +20,7 @@ gn_cli_tests = \
 	tests/cli/demo.test
 TESTS += $(gn_cli_tests)
 EXTRA_DIST += $(gn_cli_tests) tests/cli/common.sh tests/cli/pac-eval.js tests/cli/data \
-	contrib/logrotate/gotonet doc/network-modes.md contrib/demo
+	contrib/logrotate/gotonet contrib/demo
 
 # The one-command demo (contrib/demo): real Squids with ssl_bump, one with the
 # helper, one with c-icap and srv_gotonet, on 127.0.0.1; a table of what happened.

@@ -6,7 +6,7 @@
 # (:215-229: errors logged, no bypass header, OPTIONS 500) and broken, empty
 # and missing files at start (:232-258). This test adds, on reconfigure: a
 # file cut in the middle of its last line, a deleted file, an emptied file and
-# a file the c-icap user cannot read; for each it asserts what doc/icap.md
+# a file the c-icap user cannot read; for each it asserts what the c-icap section of README.md
 # documents (every error as file:line, "service gotonet disabled", REQMOD
 # answered ICAP 500, the c-icap main process alive, other services working)
 # and that a good file plus reconfigure brings the service back. Then, with
@@ -97,7 +97,7 @@ in_force()
 	fi
 }
 
-# disabled DESCRIPTION: what doc/icap.md says of a broken reload.
+# disabled DESCRIPTION: what the c-icap section of README.md says of a broken reload.
 disabled()
 {
 	gn_check "$1: 'service gotonet disabled' logged" \
@@ -255,7 +255,7 @@ for sq in main on; do
 		last=$(outcome $sq "https://meet.goto.test:$o/dis-wait")
 	done
 	if [ "$first" = spliced ]; then
-		echo "XFAIL: $sq: after a broken reconfigure a listed CONNECT was still spliced ($((n - 1)) of $n requests, $(($(date +%s) - t0)) s): the old c-icap child serves the old rules on Squid's kept-alive ICAP connection (new defect; doc/icap.md says the service is disabled)"
+		echo "XFAIL: $sq: after a broken reconfigure a listed CONNECT was still spliced ($((n - 1)) of $n requests, $(($(date +%s) - t0)) s): the old c-icap child serves the old rules on Squid's kept-alive ICAP connection (new defect; the c-icap section of README.md says the service is disabled)"
 		[ "${GN_FAULTS_STRICT:-0}" = 1 ] && gn_fail "stale children (strict mode)"
 	fi
 	gn_check "$sq: service disabled: listed CONNECT no longer spliced after $n requests (got $last)" test "$last" != spliced

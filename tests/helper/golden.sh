@@ -132,7 +132,9 @@ EOF
 fi
 
 # -n checks a rules file without serving.
-if "$helper" -n -r etc/gotonet.rules 2> /dev/null && ! "$helper" -n -r tests/helper/data/bad.rules 2> /dev/null; then
+printf '# no rules\n' > "$tmp/empty.rules"
+if "$helper" -n -r etc/gotonet.rules 2> /dev/null && ! "$helper" -n -r tests/helper/data/bad.rules 2> /dev/null &&
+    ! "$helper" -n -r "$tmp/empty.rules" 2> /dev/null; then
 	echo "ok: -n"
 else
 	echo "FAIL: -n"

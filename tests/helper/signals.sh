@@ -15,7 +15,7 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gn-signals.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-exec python3 - "$helper" "$tmp" <<'EOF'
+python3 - "$helper" "$tmp" <<'EOF'
 import os, signal, subprocess, sys, time
 
 helper, tmp = sys.argv[1], sys.argv[2]
@@ -83,10 +83,16 @@ check(rules + ":2: unknown attribute 'critcal'" in e and rules + ":3:" in e and 
       "every error logged as file:line")
 check(ask("a.new.test") == "OK" and ask("a.other.test") == "ERR", "old rules still in force")
 
+# An empty file (truncated by a failed copy) is refused too.
+write(rules, "# nothing left\n")
+p.send_signal(signal.SIGHUP)
+check(wait_for(errf, "no rules in the file; keeping the rules in force"), "empty file refused")
+check(ask("a.new.test") == "OK", "old rules still in force after an empty file")
+
 # A vanished file changes nothing either.
 os.unlink(rules)
 p.send_signal(signal.SIGHUP)
-check(wait_for(errf, "keeping the rules in force", 2), "missing file refused")
+check(wait_for(errf, "keeping the rules in force", 3), "missing file refused")
 check(ask("a.kept.test") == "OK", "still serving after the file vanished")
 
 # logrotate: rename, SIGHUP, new decisions go to the new file.
@@ -117,6 +123,26 @@ q.send_signal(signal.SIGTERM)
 out = q.communicate(timeout=5)[1].decode()
 check(q.returncode == 0 and "stats (exit)" in out, "SIGTERM: exit 0 with counters")
 
+# A big list: SIGUSR1 lists every rule that matched, exit only the 100 most matched.
+write(rules, "".join('*.r%d.test label="r%d"\n' % (i, i) for i in range(150)))
+q = subprocess.Popen([helper, "-d", "none", "-l", tmp + "/big.log", "-r", rules],
+                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+reqs = "".join("%d - a.r%d.test 443 192.0.2.1 -\n" % (n, i) for n, i in
+               enumerate([i for i in range(150) for _ in range(1 + (i == 7) * 2)]))
+q.stdin.write(reqs.encode())
+q.stdin.flush()
+for _ in range(152):
+    q.stdout.readline()
+q.send_signal(signal.SIGUSR1)
+check(wait_for(tmp + "/big.log", "stats (SIGUSR1)"), "SIGUSR1 on a big list")
+time.sleep(0.2)
+q.stdin.close()
+q.wait(timeout=5)
+big = read(tmp + "/big.log").split("stats (exit)")
+check(len(big) == 2 and big[0].count(" hits ") == 150, "SIGUSR1 lists all 150 rules that matched")
+check(len(big) == 2 and big[1].count(" hits ") == 100 and "50 more rules matched" in big[1]
+      and big[1].split(" hits ")[1].startswith("3 "), "exit lists the 100 most matched, most first")
+
 # Nobody reading the answers: a clean error, no death by SIGPIPE.
 r, w = os.pipe()
 os.close(r)
@@ -125,5 +151,21 @@ q = subprocess.Popen([helper, "-d", "none", "-r", rules], stdin=subprocess.PIPE,
 os.close(w)
 out = q.communicate(b"1 - a.kept.test 443 192.0.2.1 -\n", timeout=5)[1].decode()
 check(q.returncode == 1 and "writing replies" in out, "closed stdout: exit 1 with a message (got %s)" % q.returncode)
+# fd 1 closed from the start: exit 1 at once; the -l log file must not become the answer channel.
+q = subprocess.Popen(["sh", "-c", 'echo "1 - a.kept.test 443 192.0.2.1 -" | "$0" -d all -l "$2" -r "$1" >&-',
+                      helper, rules, tmp + "/fd1.log"], stderr=subprocess.PIPE)
+out = q.communicate(timeout=5)[1].decode()
+check(q.returncode == 1 and "standard output is closed" in out and " OK " not in read(tmp + "/fd1.log"),
+      "fd 1 closed at start: exit 1, nothing answered into the log (got %s)" % q.returncode)
+
+# An empty rules file at start: every request refused, the reason logged.
+write(rules, "version empty\n")
+q = subprocess.Popen([helper, "-d", "none", "-r", rules], stdin=subprocess.PIPE,
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+out, err = q.communicate(b"1 - a.kept.test 443 192.0.2.1 -\n", timeout=5)
+check(out.decode().startswith("1 ERR message=no%20rules%20loaded") and "no rules in the file" in err.decode(),
+      "empty file at start: ERR to everything")
 sys.exit(failed)
 EOF
+# (not exec: the trap must still remove the directory)
+exit $?
