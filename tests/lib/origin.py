@@ -54,6 +54,8 @@ ctx.sni_callback = on_sni
 
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    # A proxy under load opens many connections at once; 5 (the default) drops SYNs.
+    request_queue_size = 128
 
     def get_request(self):
         sock, addr = self.socket.accept()
