@@ -253,23 +253,6 @@ header(struct ex *x, FILE *f, const char *c)
 
 /* --- names: hosts and wildcards, for the Squid and PAC exports --- */
 
-static void
-reverse_labels(const char *name, char *out)
-{
-	size_t len = strlen(name), o = 0, end = len, i;
-
-	while (end > 0) {
-		for (i = end; i > 0 && name[i - 1] != '.'; i--)
-			;
-		memcpy(out + o, name + i, end - i);
-		o += end - i;
-		if (i > 0)
-			out[o++] = '.';
-		end = i > 0 ? i - 1 : 0;
-	}
-	out[o] = '\0';
-}
-
 /*
  * Keys in label order: '.' sorts below every other byte, so that a name's
  * descendants come right after it ("info.ixt", "info.ixt.oi6", then
@@ -352,7 +335,7 @@ collect_names(struct ex *x)
 		name = r->pattern + (r->kind == GN_KIND_DOMAIN ? 2 : 0);
 		if ((p->key = malloc(strlen(name) + 1)) == NULL)
 			return -1;
-		reverse_labels(name, p->key);
+		gn_name_reverse_labels(name, strlen(name), p->key);
 		p->r = r;
 		p->wild = r->kind == GN_KIND_DOMAIN;
 		p->except = (r->flags & GN_RULE_EXCEPT) != 0;

@@ -4,6 +4,7 @@
 #define GN_HELPER_ACL_H
 
 #include <stddef.h>
+#include <string.h>
 #include <stdint.h>
 
 #include "gotonet.h"
@@ -141,5 +142,15 @@ void	 gn_acl_rules_free(struct gn_acl_rules *);
  * parser undoes it; returns the length written.
  */
 size_t	 gn_acl_escape(char *dst, const char *src, size_t n);
+
+/* Append n bytes at p; returns n (reply and log lines are built this way). */
+static inline size_t
+put_mem(char *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+	return n;
+}
+
+#define PUT_LIT(p, lit)	put_mem((p), (lit), sizeof(lit) - 1)
 
 #endif /* GN_HELPER_ACL_H */

@@ -107,15 +107,6 @@ gn_acl_decide(const struct gn_acl_rules *rules, const struct gn_acl_req *req,
 }
 
 static size_t
-put_mem(char *p, const char *s, size_t n)
-{
-	memcpy(p, s, n);
-	return n;
-}
-
-#define PUT_LIT(p, lit)	put_mem((p), (lit), sizeof(lit) - 1)
-
-static size_t
 put_uint(char *p, unsigned v)
 {
 	char tmp[12];

@@ -250,15 +250,6 @@ put_uint(char *p, unsigned long v)
 	return n;
 }
 
-static size_t
-put_mem(char *p, const char *s, size_t n)
-{
-	memcpy(p, s, n);
-	return n;
-}
-
-#define PUT_LIT(p, lit)	put_mem((p), (lit), sizeof(lit) - 1)
-
 /* " NAME=FILE:LINE label="LABEL"". */
 static size_t
 log_rule(char *p, const char *name, size_t namelen, const struct gn_acl_rules *rules, int32_t id)

@@ -144,6 +144,13 @@ const char	*gn_action_name(unsigned action);
 /* "tcp", "udp", "tcp,udp" or "" */
 const char	*gn_proto_name(unsigned proto);
 
+/*
+ * Write name (len bytes) with its labels in reverse order ("www.goto.com" ->
+ * "com.goto.www") to out, which holds len + 1 bytes; sorting such keys puts
+ * a domain beside everything below it (lint, exports).
+ */
+void		 gn_name_reverse_labels(const char *name, size_t len, char *out);
+
 /* lint (src/lib/lint.c) */
 
 /* Don't warn about a name or prefix a wider rule covers when only the label differs. */

@@ -94,22 +94,6 @@ warn(struct lint *l, int32_t rule, const char *fmt, ...)
 }
 
 /* "www.goto.com" -> "com.goto.www" into out (at least len + 1 bytes). */
-static void
-reverse_labels(const char *name, size_t len, char *out)
-{
-	size_t o = 0, end = len, i;
-
-	while (end > 0) {
-		for (i = end; i > 0 && name[i - 1] != '.'; i--)
-			;
-		memcpy(out + o, name + i, end - i);
-		o += end - i;
-		if (i > 0)
-			out[o++] = '.';
-		end = i > 0 ? i - 1 : 0;
-	}
-	out[o] = '\0';
-}
 
 static int
 nent_cmp(const void *a, const void *b)
@@ -488,7 +472,7 @@ check_regex(struct lint *l)
 		}
 		if (x->region == REGION_ANY)
 			continue;
-		reverse_labels(x->name, strlen(x->name), key);
+		gn_name_reverse_labels(x->name, strlen(x->name), key);
 		if (except) {
 			if ((by = nearest_wild(l, key, 1, 1)) == GN_NONE &&
 			    x->region == REGION_NAME)
@@ -689,7 +673,7 @@ collect(struct lint *l)
 
 			if ((e->key = malloc(strlen(name) + 1)) == NULL)
 				return -1;
-			reverse_labels(name, strlen(name), e->key);
+			gn_name_reverse_labels(name, strlen(name), e->key);
 			e->rule = (int32_t)i;
 			e->wild = r->kind == GN_KIND_DOMAIN;
 			e->except = (uint8_t)except;

@@ -265,3 +265,20 @@ gn_names_match(const struct gn_names *n, const char *arena, const char *name, si
 	}
 	return except != -1 ? except : list;
 }
+
+void
+gn_name_reverse_labels(const char *name, size_t len, char *out)
+{
+	size_t o = 0, end = len, i;
+
+	while (end > 0) {
+		for (i = end; i > 0 && name[i - 1] != '.'; i--)
+			;
+		memcpy(out + o, name + i, end - i);
+		o += end - i;
+		if (i > 0)
+			out[o++] = '.';
+		end = i > 0 ? i - 1 : 0;
+	}
+	out[o] = '\0';
+}
