@@ -70,6 +70,42 @@ START_TEST(addr_parse4_vs_inet_pton)
 }
 END_TEST
 
+/*
+ * The vector parser against the byte loop it replaces, on any bytes (NUL and
+ * high bytes included) and on near-misses of valid quads.
+ */
+START_TEST(addr_parse4_vs_ref)
+{
+	static const char alphabet[] = "0123456789.0123456789.\0\x80\xff/:a";
+	char s[24];
+	int i, bad = 0;
+
+	for (i = 0; i < 1000000 && bad < 10; i++) {
+		size_t len = rng() % 18, k;
+		uint32_t mine = 0, ref = 0;
+		int a, b;
+
+		if (rng() % 2) {
+			len = (size_t)snprintf(s, sizeof(s), "%u.%u.%u.%u", rng() % 300, rng() % 300,
+			    rng() % 260, rng() % 1000);
+			for (k = rng() % 3; k > 0; k--)
+				s[rng() % len] = alphabet[rng() % (sizeof(alphabet) - 1)];
+		} else {
+			for (k = 0; k < len; k++)
+				s[k] = (char)(rng() % 4 == 0 ? rng() : (uint32_t)alphabet[rng() % (sizeof(alphabet) - 1)]);
+		}
+		a = gn_addr_parse4(s, len, &mine) == 0;
+		b = gn_addr_parse4_ref(s, len, &ref) == 0;
+		if (a != b || (a && mine != ref)) {
+			printf("FAIL addr_parse4 vs ref: %zu bytes: %s %08x, ref %s %08x\n", len,
+			    a ? "accepts" : "refuses", mine, b ? "accepts" : "refuses", ref);
+			bad++;
+		}
+	}
+	ck_assert_int_eq(bad, 0);
+}
+END_TEST
+
 /* Every canonical quad of every octet value round-trips. */
 START_TEST(addr_parse4_all_octets)
 {
@@ -122,6 +158,7 @@ addr_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, addr_eval);
 	tcase_add_test(tc, addr_parse4_vs_inet_pton);
+	tcase_add_test(tc, addr_parse4_vs_ref);
 	tcase_add_test(tc, addr_parse4_all_octets);
 	tcase_add_test(tc, addr_parse_len);
 	suite_add_tcase(s, tc);

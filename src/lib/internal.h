@@ -66,6 +66,7 @@ struct gn_nslot {
 
 struct gn_names {
 	struct gn_nslot	*slots;
+	uint8_t		*tags;		/* per slot: 0 empty, else 7 bits of its hash; the first 16 again at the end */
 	uint32_t	 mask;		/* slots - 1 */
 	uint32_t	 count;
 };
@@ -138,6 +139,8 @@ int32_t		 gn_ptab6_lookup(const struct gn_ptab6 *, gn_u128 addr, int pi);
 
 /* Strict address syntax: only canonical dotted quads are IPv4. */
 int		 gn_addr_parse4(const char *, size_t, uint32_t *);
+/* The obvious byte loop gn_addr_parse4() must agree with (tests compare them). */
+int		 gn_addr_parse4_ref(const char *, size_t, uint32_t *);
 int		 gn_addr_parse6(const char *, size_t, uint8_t out[16]);
 
 /* A regex rule, compiled and JIT-compiled once, shared read-only. */

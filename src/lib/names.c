@@ -5,8 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "internal.h"
 
+#ifndef __SSE2__
 /*
  * Bytes a host name may hold, lowercased; '.' separates labels; 0 never
  * matches. Names are ASCII (A-labels): anything else is not on any list.
@@ -21,25 +26,62 @@ static const unsigned char name_map[256] = {
 	L('s'), L('t'), L('u'), L('v'), L('w'), L('x'), L('y'), L('z'),
 #undef L
 };
+#endif
 
 #define HASH_SEED	0x9e3779b97f4a7c15ULL
+#define HASH_P0		0xa0761d6478bd642fULL
+#define HASH_P1		0xe7037ed1a0b428dbULL
 
-/* Cheap per byte; the mix at each label boundary does the real work. */
+/* Longest name; buffers holding one keep 16 spare bytes for whole-word loads. */
+#define NAME_MAX_LEN	253
+#define NAME_BUF	(256 + 16)
+
+/* Bytes 0..n-1 of a word kept, as loaded little-endian: mask[n][0] low word, [1] high. */
+static const uint64_t tail_mask[17][2] = {
+	{ 0, 0 },
+	{ 0xffULL, 0 }, { 0xffffULL, 0 }, { 0xffffffULL, 0 }, { 0xffffffffULL, 0 },
+	{ 0xffffffffffULL, 0 }, { 0xffffffffffffULL, 0 }, { 0xffffffffffffffULL, 0 },
+	{ ~0ULL, 0 },
+	{ ~0ULL, 0xffULL }, { ~0ULL, 0xffffULL }, { ~0ULL, 0xffffffULL },
+	{ ~0ULL, 0xffffffffULL }, { ~0ULL, 0xffffffffffULL }, { ~0ULL, 0xffffffffffffULL },
+	{ ~0ULL, 0xffffffffffffffULL }, { ~0ULL, ~0ULL },
+};
+
 static inline uint64_t
-hash_step(uint64_t h, unsigned char c)
+load64(const unsigned char *p)
 {
-	return (h << 7 | h >> 57) ^ c;
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
 }
 
+/* Multiply and fold: the mixing step of the wyhash family. */
 static inline uint64_t
-hash_mix(uint64_t h)
+mum(uint64_t a, uint64_t b)
 {
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
+	unsigned __int128 r = (unsigned __int128)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/*
+ * The hash of a suffix from its parent's (h) and its leftmost label (len
+ * bytes at p, lowercase). Sixteen bytes at a time: p must have 16 readable
+ * bytes past the label, which the caller's padded buffer guarantees.
+ */
+static inline uint64_t
+label_hash(uint64_t h, const unsigned char *p, size_t len)
+{
+	size_t n = len;
+
+	for (; n > 16; n -= 16, p += 16)
+		h = mum(load64(p) ^ h ^ HASH_P0, load64(p + 8) ^ HASH_P1);
+	return mum((load64(p) & tail_mask[n][0]) ^ h ^ HASH_P0,
+	    (load64(p + 8) & tail_mask[n][1]) ^ HASH_P1 ^ len);
 }
 
 static inline uint32_t
@@ -49,17 +91,32 @@ slot_check(uint64_t h, size_t len)
 	return (uint32_t)(h >> 32 & 0xfffffe00u) | (uint32_t)len;
 }
 
+/*
+ * A byte per slot, scanned sixteen at a time, says which slots may hold a
+ * hash and where the probe sequence ends: a miss costs one look at a small
+ * array instead of a walk over the big one.
+ */
+static inline uint8_t
+slot_tag(uint64_t h)
+{
+	return (uint8_t)(0x80 | h >> 57);
+}
+
 int
 gn_names_init(struct gn_names *n, size_t expected)
 {
 	size_t size = 16;
 
-	/* Linear probing stays short up to 3/4 full; the walk prefetches anyway. */
+	/* Linear probing stays short up to 3/4 full, and the tags make misses cheap. */
 	while (size * 3 < expected * 4)
 		size *= 2;
 	memset(n, 0, sizeof(*n));
-	if ((n->slots = calloc(size, sizeof(*n->slots))) == NULL)
+	if ((n->slots = calloc(size, sizeof(*n->slots))) == NULL ||
+	    (n->tags = calloc(size + 16, 1)) == NULL) {
+		free(n->slots);
+		n->slots = NULL;
 		return -1;
+	}
 	n->mask = (uint32_t)(size - 1);
 	return 0;
 }
@@ -68,23 +125,42 @@ void
 gn_names_free(struct gn_names *n)
 {
 	free(n->slots);
+	free(n->tags);
 	memset(n, 0, sizeof(*n));
 }
 
+/* Fill slot i, keeping the copy of the first tags that lets a scan run past the end. */
+static inline void
+set_tag(struct gn_names *n, uint32_t i, uint64_t h)
+{
+	n->tags[i] = slot_tag(h);
+	if (i < 16)
+		n->tags[n->mask + 1 + i] = n->tags[i];
+}
+
+/* The hash of a whole key (lowercase, validated): its labels chained from the right. */
 static uint64_t
 key_hash(const char *key, size_t len)
 {
+	unsigned char buf[NAME_BUF];
 	uint64_t h = HASH_SEED;
+	size_t end = len, i;
 
-	while (len-- > 0)
-		h = hash_step(h, (unsigned char)key[len]);
-	return hash_mix(h);
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, key, len);
+	for (i = len; i-- > 0;)
+		if (buf[i] == '.') {
+			h = label_hash(h, buf + i + 1, end - i - 1);
+			end = i;
+		}
+	return label_hash(h, buf, end);
 }
 
 static int
 grow(struct gn_names *n, const char *arena)
 {
 	struct gn_names bigger;
+	uint64_t h;
 	uint32_t i, j;
 
 	if (gn_names_init(&bigger, ((size_t)n->mask + 1) * 3 / 2) == -1)
@@ -96,14 +172,15 @@ grow(struct gn_names *n, const char *arena)
 		if (s->check == 0)
 			continue;
 		/* New neighbours may share a check: mark them as insert() does. */
-		j = (uint32_t)key_hash(arena + s->key, s->check & 0xff) & bigger.mask;
-		for (; bigger.slots[j].check; j = (j + 1) & bigger.mask)
+		h = key_hash(arena + s->key, s->check & 0xff);
+		for (j = (uint32_t)h & bigger.mask; bigger.slots[j].check; j = (j + 1) & bigger.mask)
 			if ((bigger.slots[j].check & ~GN_NSLOT_VERIFY) == check) {
 				bigger.slots[j].check |= GN_NSLOT_VERIFY;
 				verify = GN_NSLOT_VERIFY;
 			}
 		bigger.slots[j] = *s;
 		bigger.slots[j].check = check | verify;
+		set_tag(&bigger, j, h);
 	}
 	bigger.count = n->count;
 	free(n->slots);
@@ -132,6 +209,7 @@ insert(struct gn_names *n, const char *arena, uint32_t key, size_t len, uint64_t
 		twin = s;
 	}
 	s->check = check;
+	set_tag(n, i, h);
 	s->key = key;
 	s->exact = -1;
 	s->wild = -1;
@@ -149,24 +227,58 @@ insert(struct gn_names *n, const char *arena, uint32_t key, size_t len, uint64_t
 int
 gn_names_add(struct gn_names *n, const char *arena, uint32_t key, int wild, int32_t vc)
 {
+	unsigned char buf[NAME_BUF];
 	struct gn_nslot *s;
-	size_t len = strlen(arena + key), i;
+	size_t len = strlen(arena + key), end, i;
 	uint64_t h = HASH_SEED;
 	int32_t *slot;
 
+	if (len > NAME_MAX_LEN)
+		return -1;
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, arena + key, len);
 	/* Every suffix, shortest first, hashed as the lookup walk hashes them. */
-	for (i = len; i-- > 0;) {
-		if (arena[key + i] == '.' &&
-		    insert(n, arena, key + (uint32_t)i + 1, len - i - 1, hash_mix(h)) == NULL)
+	for (i = end = len; i-- > 0;) {
+		if (buf[i] != '.')
+			continue;
+		h = label_hash(h, buf + i + 1, end - i - 1);
+		if (insert(n, arena, key + (uint32_t)i + 1, len - i - 1, h) == NULL)
 			return -1;
-		h = hash_step(h, (unsigned char)arena[key + i]);
+		end = i;
 	}
-	if ((s = insert(n, arena, key, len, hash_mix(h))) == NULL)
+	if ((s = insert(n, arena, key, len, label_hash(h, buf, end))) == NULL)
 		return -1;
 	slot = wild ? &s->wild : &s->exact;
 	if (*slot == -1 || (GN_VC_IS_EXCEPT(vc) && !GN_VC_IS_EXCEPT(*slot)))
 		*slot = vc;
 	return 0;
+}
+
+/* Compare n bytes with whole-word loads that never read past either end. */
+static inline int
+key_eq(const unsigned char *a, const unsigned char *b, size_t n)
+{
+	size_t i;
+
+	if (n >= 8) {
+		for (i = 0; i + 8 < n; i += 8)
+			if (load64(a + i) != load64(b + i))
+				return 0;
+		return load64(a + n - 8) == load64(b + n - 8);
+	}
+	if (n >= 4) {
+		uint32_t x, y, u, v;
+
+		memcpy(&x, a, 4);
+		memcpy(&y, b, 4);
+		memcpy(&u, a + n - 4, 4);
+		memcpy(&v, b + n - 4, 4);
+		return x == y && u == v;
+	}
+	for (i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return 0;
+	return 1;
 }
 
 /*
@@ -181,17 +293,36 @@ probe(const struct gn_names *n, const char *arena, uint64_t h, const unsigned ch
 {
 	uint32_t check = slot_check(h, len), i = (uint32_t)h & n->mask;
 	const struct gn_nslot *s;
+	unsigned hit, empty;
 
-	for (;; i = (i + 1) & n->mask) {
-		s = &n->slots[i];
-		if (s->check == 0)
+	for (;; i = (i + 16) & n->mask) {
+		/* Which of the next sixteen slots may hold h, up to the first empty one. */
+#ifdef __SSE2__
+		__m128i g = _mm_loadu_si128((const __m128i *)(const void *)(n->tags + i));
+
+		hit = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(g, _mm_set1_epi8((char)slot_tag(h))));
+		empty = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(g, _mm_setzero_si128()));
+#else
+		unsigned b;
+
+		for (b = 0, hit = empty = 0; b < 16; b++) {
+			hit |= (unsigned)(n->tags[i + b] == slot_tag(h)) << b;
+			empty |= (unsigned)(n->tags[i + b] == 0) << b;
+		}
+#endif
+		if (empty != 0)
+			hit &= (empty & -empty) - 1;
+		for (; hit != 0; hit &= hit - 1) {
+			s = &n->slots[(i + (unsigned)__builtin_ctz(hit)) & n->mask];
+			if ((s->check & ~GN_NSLOT_VERIFY) != check)
+				continue;
+			if (!(s->check & GN_NSLOT_VERIFY) && s->exact == -1 && s->wild == -1)
+				return s;
+			if (key_eq((const unsigned char *)arena + s->key, key, len))
+				return s;
+		}
+		if (empty != 0)
 			return NULL;
-		if ((s->check & ~GN_NSLOT_VERIFY) != check)
-			continue;
-		if (!(s->check & GN_NSLOT_VERIFY) && s->exact == -1 && s->wild == -1)
-			return s;
-		if (memcmp(arena + s->key, key, len) == 0)
-			return s;
 	}
 }
 
@@ -210,50 +341,97 @@ numeric_label(const char *s, const char *end)
 	return 1;
 }
 
+/*
+ * Lowercase the len bytes of buf in place and mark its dots, one bit per
+ * byte, sixteen bytes to a word of dm. Returns -1 when a byte can never be
+ * in a listed name. buf holds at least 16 zero bytes past len.
+ */
+static inline int
+classify(unsigned char *buf, size_t len, uint16_t *dm)
+{
+	size_t c, nc = (len + 15) / 16;
+	unsigned bad = 0;
+#ifdef __SSE2__
+	const __m128i upper_lo = _mm_set1_epi8('A' - 1), upper_hi = _mm_set1_epi8('Z' + 1);
+	const __m128i lower_lo = _mm_set1_epi8('a' - 1), lower_hi = _mm_set1_epi8('z' + 1);
+	const __m128i digit_lo = _mm_set1_epi8('0' - 1), digit_hi = _mm_set1_epi8('9' + 1);
+	const __m128i dot = _mm_set1_epi8('.'), hyphen = _mm_set1_epi8('-');
+	const __m128i underscore = _mm_set1_epi8('_'), case_bit = _mm_set1_epi8(0x20);
+
+	/* Signed compares: bytes above 0x7f are below every range, so never valid. */
+	for (c = 0; c < nc; c++) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(buf + 16 * c));
+		__m128i up = _mm_and_si128(_mm_cmpgt_epi8(x, upper_lo), _mm_cmplt_epi8(x, upper_hi));
+		__m128i ok, dots;
+		unsigned keep = c + 1 < nc ? 0xffffu : (1u << (len - 16 * c)) - 1;
+
+		x = _mm_or_si128(x, _mm_and_si128(up, case_bit));
+		_mm_storeu_si128((__m128i *)(void *)(buf + 16 * c), x);
+		dots = _mm_cmpeq_epi8(x, dot);
+		ok = _mm_or_si128(
+		    _mm_or_si128(_mm_and_si128(_mm_cmpgt_epi8(x, lower_lo), _mm_cmplt_epi8(x, lower_hi)),
+		    _mm_and_si128(_mm_cmpgt_epi8(x, digit_lo), _mm_cmplt_epi8(x, digit_hi))),
+		    _mm_or_si128(dots, _mm_or_si128(_mm_cmpeq_epi8(x, hyphen),
+		    _mm_cmpeq_epi8(x, underscore))));
+		bad |= ~(unsigned)_mm_movemask_epi8(ok) & keep;
+		dm[c] = (uint16_t)((unsigned)_mm_movemask_epi8(dots) & keep);
+	}
+#else
+	size_t i;
+
+	for (c = 0; c < nc; c++)
+		dm[c] = 0;
+	for (i = 0; i < len; i++) {
+		unsigned char ch = name_map[buf[i]];
+
+		bad |= ch == 0;
+		buf[i] = ch;
+		if (ch == '.')
+			dm[i / 16] |= (uint16_t)(1u << (i % 16));
+	}
+#endif
+	return bad ? -1 : 0;
+}
+
 int32_t
 gn_names_match(const struct gn_names *n, const char *arena, const char *name, size_t len,
     int *valid)
 {
 	const struct gn_nslot *s;
-	unsigned char buf[256], c;
+	unsigned char buf[NAME_BUF];
+	uint16_t dm[NAME_BUF / 16];
+	uint8_t dots[128], at[128];	/* at: where each suffix starts, shortest first */
 	uint64_t h = HASH_SEED, hs[128];
-	uint8_t at[128];		/* where each suffix starts, shortest first */
 	int32_t list = -1, except = -1;
-	size_t i, k, nb = 0, end = len;
+	size_t c, k, nd = 0, nb = 0, start, end = len;
 
 	*valid = 0;
-	if (len == 0 || len > 253)
+	if (len == 0 || len > NAME_MAX_LEN)
 		return -1;
-	/* One pass from the right: check and lowercase every byte, hash every suffix. */
-	for (i = len; i-- > 0;) {
-		if ((c = name_map[(unsigned char)name[i]]) == 0)
+	memcpy(buf, name, len);
+	memset(buf + len, 0, 16);
+	if (classify(buf, len, dm) == -1)
+		return -1;
+	for (c = 0; c < (len + 15) / 16; c++)
+		for (unsigned m = dm[c]; m != 0; m &= m - 1)
+			dots[nd++] = (uint8_t)(16 * c + (size_t)__builtin_ctz(m));
+	/* Labels from the right: hash each suffix and start loading its slot. */
+	for (k = nd + 1; k-- > 0; end = start - 1) {
+		start = k > 0 ? (size_t)dots[k - 1] + 1 : 0;
+		if (end - start - 1 > 62)
+			return -1;			/* empty or over-long label */
+		if (k == nd && buf[start] - (unsigned)'0' <= 9 &&
+		    numeric_label((const char *)buf + start, (const char *)buf + end)) {
+			*valid = 2;			/* an address attempt, not a name */
 			return -1;
-		if (c == '.') {
-			if (i + 1 == end || end - i - 1 > 63)
-				return -1;		/* empty or over-long label */
-			if (end == len && numeric_label(name + i + 1, name + len)) {
-				*valid = 2;		/* an address attempt, not a name */
-				return -1;
-			}
-			end = i;
-			hs[nb] = hash_mix(h);
-			at[nb++] = (uint8_t)(i + 1);
 		}
-		buf[i] = c;
-		h = hash_step(h, c);
-	}
-	if (end == 0 || end > 63)
-		return -1;				/* leading dot, over-long label */
-	if (end == len && numeric_label(name, name + len)) {
-		*valid = 2;
-		return -1;
+		h = label_hash(h, buf + start, end - start);
+		__builtin_prefetch(&n->tags[(uint32_t)h & n->mask]);
+		__builtin_prefetch(&n->slots[(uint32_t)h & n->mask]);
+		hs[nb] = h;
+		at[nb++] = (uint8_t)start;
 	}
 	*valid = 1;
-	hs[nb] = hash_mix(h);
-	at[nb++] = 0;
-	/* The probes below depend on each other's outcome, not on each other's loads. */
-	for (k = 0; k < nb; k++)
-		__builtin_prefetch(&n->slots[(uint32_t)hs[k] & n->mask]);
 	for (k = 0; k < nb; k++) {
 		if ((s = probe(n, arena, hs[k], buf + at[k], len - at[k])) == NULL)
 			break;
