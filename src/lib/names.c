@@ -2,6 +2,7 @@
 /* Host names: a reversed-label trie kept in one hash, walked from the right. */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -183,7 +184,7 @@ grow(struct gn_names *n, const char *arena)
 		set_tag(&bigger, j, h);
 	}
 	bigger.count = n->count;
-	free(n->slots);
+	gn_names_free(n);
 	*n = bigger;
 	return 0;
 }
@@ -343,14 +344,16 @@ numeric_label(const char *s, const char *end)
 
 /*
  * Lowercase the len bytes of buf in place and mark its dots, one bit per
- * byte, sixteen bytes to a word of dm. Returns -1 when a byte can never be
- * in a listed name. buf holds at least 16 zero bytes past len.
+ * byte in dw[4]. Returns -1 when a byte can never be in a listed name. buf
+ * holds at least 16 zero bytes past len.
  */
 static inline int
-classify(unsigned char *buf, size_t len, uint16_t *dm)
+classify(unsigned char *buf, size_t len, uint64_t dw[4])
 {
-	size_t c, nc = (len + 15) / 16;
+	size_t c = 0, nc = (len + 15) / 16;
 	unsigned bad = 0;
+
+	(void)c;
 #ifdef __SSE2__
 	const __m128i upper_lo = _mm_set1_epi8('A' - 1), upper_hi = _mm_set1_epi8('Z' + 1);
 	const __m128i lower_lo = _mm_set1_epi8('a' - 1), lower_hi = _mm_set1_epi8('z' + 1);
@@ -374,23 +377,38 @@ classify(unsigned char *buf, size_t len, uint16_t *dm)
 		    _mm_or_si128(dots, _mm_or_si128(_mm_cmpeq_epi8(x, hyphen),
 		    _mm_cmpeq_epi8(x, underscore))));
 		bad |= ~(unsigned)_mm_movemask_epi8(ok) & keep;
-		dm[c] = (uint16_t)((unsigned)_mm_movemask_epi8(dots) & keep);
+		dw[c / 4] |= (uint64_t)((unsigned)_mm_movemask_epi8(dots) & keep) << 16 * (c % 4);
 	}
 #else
 	size_t i;
 
-	for (c = 0; c < nc; c++)
-		dm[c] = 0;
+	(void)nc;
 	for (i = 0; i < len; i++) {
 		unsigned char ch = name_map[buf[i]];
 
 		bad |= ch == 0;
 		buf[i] = ch;
 		if (ch == '.')
-			dm[i / 16] |= (uint16_t)(1u << (i % 16));
+			dw[i / 64] |= 1ULL << i % 64;
 	}
 #endif
 	return bad ? -1 : 0;
+}
+
+/* Where the dot before byte end is (dots: one bit per byte), or SIZE_MAX. */
+static inline size_t
+prev_dot(const uint64_t dw[4], size_t end)
+{
+	size_t w = end / 64;
+	uint64_t m = end % 64 ? dw[w] & ((1ULL << end % 64) - 1) : 0;
+
+	for (;;) {
+		if (m != 0)
+			return 64 * w + 63 - (size_t)__builtin_clzll(m);
+		if (w == 0)
+			return SIZE_MAX;
+		m = dw[--w];
+	}
 }
 
 int32_t
@@ -399,28 +417,24 @@ gn_names_match(const struct gn_names *n, const char *arena, const char *name, si
 {
 	const struct gn_nslot *s;
 	unsigned char buf[NAME_BUF];
-	uint16_t dm[NAME_BUF / 16];
-	uint8_t dots[128], at[128];	/* at: where each suffix starts, shortest first */
-	uint64_t h = HASH_SEED, hs[128];
+	uint64_t dw[4] = { 0, 0, 0, 0 }, h = HASH_SEED, hs[128];
+	uint8_t at[128];		/* where each suffix starts, shortest first */
 	int32_t list = -1, except = -1;
-	size_t c, k, nd = 0, nb = 0, start, end = len;
+	size_t k, nb = 0, start, end;
 
 	*valid = 0;
 	if (len == 0 || len > NAME_MAX_LEN)
 		return -1;
 	memcpy(buf, name, len);
 	memset(buf + len, 0, 16);
-	if (classify(buf, len, dm) == -1)
+	if (classify(buf, len, dw) == -1)
 		return -1;
-	for (c = 0; c < (len + 15) / 16; c++)
-		for (unsigned m = dm[c]; m != 0; m &= m - 1)
-			dots[nd++] = (uint8_t)(16 * c + (size_t)__builtin_ctz(m));
 	/* Labels from the right: hash each suffix and start loading its slot. */
-	for (k = nd + 1; k-- > 0; end = start - 1) {
-		start = k > 0 ? (size_t)dots[k - 1] + 1 : 0;
+	for (end = len;; end = start - 1) {
+		start = prev_dot(dw, end) + 1;		/* 0 past the first label */
 		if (end - start - 1 > 62)
 			return -1;			/* empty or over-long label */
-		if (k == nd && buf[start] - (unsigned)'0' <= 9 &&
+		if (end == len && buf[start] - (unsigned)'0' <= 9 &&
 		    numeric_label((const char *)buf + start, (const char *)buf + end)) {
 			*valid = 2;			/* an address attempt, not a name */
 			return -1;
@@ -430,6 +444,8 @@ gn_names_match(const struct gn_names *n, const char *arena, const char *name, si
 		__builtin_prefetch(&n->slots[(uint32_t)h & n->mask]);
 		hs[nb] = h;
 		at[nb++] = (uint8_t)start;
+		if (start == 0)
+			break;
 	}
 	*valid = 1;
 	for (k = 0; k < nb; k++) {
