@@ -13,12 +13,14 @@
 # spliced one. -s runs them one after the other instead (defaults then: at
 # most 1500 connections or 30 s per run), each with the machine to itself,
 # which a busy shared machine makes much noisier.
-# Modes: warm = every connection from 127.0.0.1, so after the warm-up Squid
-# answers the helper's ACL from its cache (ttl=300); cold = every connection
-# from a new 127.x.y.z, so the cache (keyed on the client too) never hits and
-# each connection asks the helper (once for a bumped name, twice for a
-# spliced one). -k adds (c) "hostkey": the snippet with the client taken out
-# of the cache key (doc/scaling.md), which the cold mode then hits.
+# Modes: warm = every connection from 127.0.0.1; cold = every connection
+# from a new 127.x.y.z, as if each came from a new client. The snippet's
+# cache key is (SNI, host, port), so after the warm-up Squid answers the
+# helper's ACL from its cache (ttl=300) in both modes. -k adds (c)
+# "clientkey": the snippet with the client address put back into the key
+# (%>a, helper -F sni,host,port,client), as it shipped before; in the cold
+# mode its cache never hits and each connection asks the helper (once for a
+# bumped name, twice for a spliced one).
 # The order of the configurations alternates (A B, B A, ...); printed are
 # the medians of the rounds and the median of the per-round ratios.
 # tests/lib/origin.py must accept a backlog of connections (listen queue
@@ -29,7 +31,7 @@ set -u
 conc=8 count='' seconds='' rounds=5 modes="warm cold" others=1 configs="helper native" parallel=1
 while getopts ksc:n:d:r:m:x: opt; do
 	case $opt in
-	k) configs="helper hostkey native" ;;
+	k) configs="helper clientkey native" ;;
 	s) parallel=0 ;;
 	c) conc=$OPTARG ;;
 	n) count=$OPTARG ;;
@@ -78,10 +80,11 @@ sq_gotonet_setup "$vendor" "$other"
     > "$SQ_DIR/export.log" 2>&1 || sq_fail "gotonet export squid: $(cat "$SQ_DIR/export.log")"
 helper=$SQ_DIR/bin/ext_gotonet_acl
 sq_conf_gotonet "$helper" "$SQ_DIR/gotonet.rules" > "$SQ_DIR/gotonet.conf"
-sq_conf_gotonet "$helper" "$SQ_DIR/gotonet.rules" "-F sni,host,port" |
-    sed '/^external_acl_type /s/ %>a / /' > "$SQ_DIR/gotonet-hostkey.conf"
-grep '^external_acl_type gotonet ' "$SQ_DIR/gotonet-hostkey.conf" | grep -v '%>a' |
-    grep -q -- ' -F sni,host,port$' || sq_fail "cannot take %>a out of the snippet's external_acl_type"
+# The -F given last wins (getopt).
+sq_conf_gotonet "$helper" "$SQ_DIR/gotonet.rules" "-F sni,host,port,client" |
+    sed '/^external_acl_type /s/ %>rP / %>rP %>a /' > "$SQ_DIR/gotonet-clientkey.conf"
+grep '^external_acl_type gotonet ' "$SQ_DIR/gotonet-clientkey.conf" | grep -F ' %>rP %>a ' |
+    grep -q -- ' -F sni,host,port,client$' || sq_fail "cannot put %>a into the snippet's external_acl_type"
 
 # The same squid.conf for all but the ACLs: the same access.log format (the
 # snippet's, defined for (b) by copying its line), and every 127.x.y.z may
@@ -93,7 +96,7 @@ for s in $configs; do
 	case $s in
 	helper) SQ_BUMP=1 SQ_LOGFORMAT=gotonet sq_conf helper "include $SQ_DIR/gotonet.conf" \
 	    "$clients1" "$clients2" ;;
-	hostkey) SQ_BUMP=1 SQ_LOGFORMAT=gotonet sq_conf hostkey "include $SQ_DIR/gotonet-hostkey.conf" \
+	clientkey) SQ_BUMP=1 SQ_LOGFORMAT=gotonet sq_conf clientkey "include $SQ_DIR/gotonet-clientkey.conf" \
 	    "$clients1" "$clients2" ;;
 	native) SQ_BUMP=1 SQ_LOGFORMAT=gotonet sq_conf native "$logformat" \
 	    "acl step1 at_step SslBump1" "ssl_bump peek step1" \
@@ -189,8 +192,8 @@ fi
 for s in $configs; do
 	eval "pid=\$SQ_PID_$s port=\$SQ_PORT_$s"
 	case $s in
-	helper) what="(a) etc/squid/gotonet.conf with ext_gotonet_acl (cache key: SNI, host, port, client)" ;;
-	hostkey) what="(c) the same, cache key (SNI, host, port): no %>a, helper -F sni,host,port" ;;
+	helper) what="(a) etc/squid/gotonet.conf with ext_gotonet_acl (cache key: SNI, host, port)" ;;
+	clientkey) what="(c) the same with the client in the cache key: %>a, helper -F sni,host,port,client" ;;
 	native) what="(b) gotonet export squid: ssl::server_name + dstdomain -n + dst -n, always_direct" ;;
 	esac
 	# shellcheck disable=SC2154
@@ -243,7 +246,7 @@ for mode in $modes; do
 		[ -z "$jobs" ] || wait $jobs
 		for s in $order; do
 			out=$(cat "$SQ_DIR/run.$s")
-			printf '%s round %d %-7s %s\n' "$mode" "$r" "$s" "$out"
+			printf '%s round %d %-9s %s\n' "$mode" "$r" "$s" "$out"
 			echo "$out" >> "$SQ_DIR/$mode.$s"
 		done
 		# The runs of a round are next to each other in time (or at the
@@ -263,14 +266,14 @@ done
 echo
 echo "medians of $rounds rounds; CPU time per connection in microseconds: proxy = squid and"
 echo "all its children, helper = the ext_gotonet_acl processes alone (included in proxy)"
-printf '%-5s %-7s %8s %7s %7s %6s %8s %8s %8s %8s\n' mode config conns/s p50-ms p99-ms errors \
+printf '%-5s %-9s %8s %7s %7s %6s %8s %8s %8s %8s\n' mode config conns/s p50-ms p99-ms errors \
     proxy-us helper-us origin-us client-us
 for mode in $modes; do
 	for s in $configs; do
 		f=$SQ_DIR/$mode.$s
 		o=-
 		[ $parallel = 1 ] || o=$(field origin_us < "$f" | median | awk '{ printf "%.0f", $1 }')
-		printf '%-5s %-7s %8.1f %7.2f %7.2f %6d %8.0f %8.1f %8s %8.0f\n' "$mode" "$s" \
+		printf '%-5s %-9s %8.1f %7.2f %7.2f %6d %8.0f %8.1f %8s %8.0f\n' "$mode" "$s" \
 		    "$(field cps < "$f" | median)" "$(field p50_ms < "$f" | median)" \
 		    "$(field p99_ms < "$f" | median)" \
 		    "$(field errors < "$f" | awk '{ s += $1 } END { print s + 0 }')" \
@@ -289,7 +292,7 @@ for mode in $modes; do
 			return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
 		BEGIN {
 			n = split(t, x); split(u, y)
-			printf "%-5s %-7s throughput %.3f (%.3f..%.3f), proxy CPU per connection %.3f (%.3f..%.3f)\n",
+			printf "%-5s %-9s throughput %.3f (%.3f..%.3f), proxy CPU per connection %.3f (%.3f..%.3f)\n",
 			    m, s, med(x, n), x[1], x[n], med(y, n), y[1], y[n] }'
 	done
 done

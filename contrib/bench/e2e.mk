@@ -7,10 +7,13 @@
 if HAVE_OPENSSL
 noinst_PROGRAMS += contrib/bench/e2eload
 endif
-contrib_bench_e2eload_SOURCES = contrib/bench/e2eload.c
+contrib_bench_e2eload_SOURCES = contrib/bench/e2eload.c contrib/bench/loadgen.c contrib/bench/loadgen.h
 contrib_bench_e2eload_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 contrib_bench_e2eload_LDADD = $(OPENSSL_LIBS) -lpthread
 EXTRA_DIST += contrib/bench/e2e-bench.sh
+# The ICAP load client (src/icap/local.mk, included before this file) shares
+# the threads, clock, latencies and options of contrib/bench/loadgen.c.
+contrib_bench_icapload_SOURCES += contrib/bench/loadgen.c contrib/bench/loadgen.h
 
 # E2E_BENCH_FLAGS passes options through, e.g.
 #   make bench-e2e E2E_BENCH_FLAGS='-k -r 9 -d 10 -m cold'   (-s: one after the other)

@@ -4,24 +4,22 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+
+#include "loadgen.h"
 
 #define MAX_NAMES	4096
 #define MAX_THREADS	256
@@ -65,24 +63,12 @@ struct opts {
 };
 
 struct worker {
-	pthread_t	 tid;
 	const struct opts *o;
 	long		 counts[OUT_N];
-	unsigned int	*lat_us;	/* latency of each successful connection */
-	long		 nlat, cap;
+	struct gn_load_lat lat;		/* of each successful connection */
 };
 
-static struct timespec t_start;
 static atomic_long next_conn;
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)(ts.tv_sec - t_start.tv_sec) + (double)(ts.tv_nsec - t_start.tv_nsec) / 1e9;
-}
 
 static void
 usage(void)
@@ -162,41 +148,20 @@ read_head(int fd, char *buf, size_t size)
 static enum outcome
 one_connection(const struct opts *o, long k, const struct name *nm)
 {
-	struct sockaddr_in sa;
-	struct timeval tv;
 	char buf[BUF_SIZE], rest[4096];
 	SSL *ssl = NULL;
 	X509 *peer = NULL;
 	enum outcome res;
 	size_t len;
-	int fd, one = 1, r, n;
+	int fd, r, n;
 
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+	if ((fd = gn_load_connect(htonl(INADDR_LOOPBACK), o->proxy_port,
+	    o->src_base >= 0 ? source_addr(o->src_base + k) : htonl(INADDR_ANY), o->timeout)) == -1)
 		return OUT_E_CONNECT;
-	tv.tv_sec = (time_t)o->timeout;
-	tv.tv_usec = (suseconds_t)((o->timeout - (double)tv.tv_sec) * 1e6);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	if (o->src_base >= 0) {
-		sa.sin_addr.s_addr = source_addr(o->src_base + k);
-		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
-			res = OUT_E_CONNECT;
-			goto end;
-		}
-	}
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = htons((uint16_t)o->proxy_port);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
-		res = OUT_E_CONNECT;
-		goto end;
-	}
 
 	n = snprintf(buf, sizeof(buf), "CONNECT %s:%d HTTP/1.1\r\nHost: %s:%d\r\n\r\n", nm->host,
 	    o->origin_port, nm->host, o->origin_port);
-	if (write(fd, buf, (size_t)n) != n) {
+	if (gn_load_write_all(fd, buf, (size_t)n) == -1) {
 		res = io_failed() == OUT_E_TIMEOUT ? OUT_E_TIMEOUT : OUT_E_PROXY;
 		goto end;
 	}
@@ -271,49 +236,18 @@ work(void *arg)
 	double t0;
 	long k;
 
+	/* One counter for all threads: -n counts connections, and -S numbers them. */
 	for (;;) {
 		k = atomic_fetch_add(&next_conn, 1);
-		if ((o->count > 0 && k >= o->count) || (o->duration > 0 && now() >= o->duration))
+		if (!gn_load_more(o->count, o->duration, k))
 			break;
-		t0 = now();
+		t0 = gn_load_now();
 		res = one_connection(o, k, &o->names[k % o->nnames]);
 		w->counts[res]++;
-		if (res != OUT_SPLICED && res != OUT_BUMPED)
-			continue;
-		if (w->nlat == w->cap) {
-			w->cap = w->cap ? w->cap * 2 : 4096;
-			if ((w->lat_us = realloc(w->lat_us, (size_t)w->cap * sizeof(*w->lat_us))) == NULL) {
-				perror("e2eload: realloc");
-				exit(1);
-			}
-		}
-		w->lat_us[w->nlat++] = (unsigned int)((now() - t0) * 1e6);
+		if (res == OUT_SPLICED || res == OUT_BUMPED)
+			gn_load_lat_add(&w->lat, gn_load_now() - t0);
 	}
 	return NULL;
-}
-
-static int
-cmp_uint(const void *a, const void *b)
-{
-	unsigned int x = *(const unsigned int *)a, y = *(const unsigned int *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of a sorted array, in milliseconds. */
-static double
-pct_ms(const unsigned int *v, long n, double p)
-{
-	long i;
-
-	if (n == 0)
-		return 0;
-	i = (long)(p / 100.0 * (double)n + 0.999999) - 1;
-	if (i < 0)
-		i = 0;
-	if (i >= n)
-		i = n - 1;
-	return v[i] / 1000.0;
 }
 
 int
@@ -322,8 +256,8 @@ main(int argc, char *argv[])
 	static struct opts o;
 	static struct worker w[MAX_THREADS];
 	const char *origin_ca = NULL, *bump_ca = NULL;
-	unsigned int *all = NULL;
-	long counts[OUT_N] = { 0 }, nall = 0, ok, err;
+	struct gn_load_lat all = { 0 };
+	long counts[OUT_N] = { 0 }, ok, err;
 	struct rusage ru;
 	double elapsed, cpu;
 	int ch, i, j;
@@ -336,10 +270,10 @@ main(int argc, char *argv[])
 	while ((ch = getopt(argc, argv, "p:P:O:B:c:n:d:t:S:")) != -1) {
 		switch (ch) {
 		case 'p':
-			o.proxy_port = atoi(optarg);
+			o.proxy_port = (int)gn_load_num("e2eload", ch, optarg, 1, 65535);
 			break;
 		case 'P':
-			o.origin_port = atoi(optarg);
+			o.origin_port = (int)gn_load_num("e2eload", ch, optarg, 1, 65535);
 			break;
 		case 'O':
 			origin_ca = optarg;
@@ -348,19 +282,19 @@ main(int argc, char *argv[])
 			bump_ca = optarg;
 			break;
 		case 'c':
-			o.threads = atoi(optarg);
+			o.threads = (int)gn_load_num("e2eload", ch, optarg, 1, MAX_THREADS);
 			break;
 		case 'n':
-			o.count = atol(optarg);
+			o.count = gn_load_num("e2eload", ch, optarg, 0, LONG_MAX);
 			break;
 		case 'd':
-			o.duration = atof(optarg);
+			o.duration = gn_load_seconds("e2eload", ch, optarg, 0);
 			break;
 		case 't':
-			o.timeout = atof(optarg);
+			o.timeout = gn_load_seconds("e2eload", ch, optarg, 0.001);
 			break;
 		case 'S':
-			o.src_base = atol(optarg);
+			o.src_base = gn_load_num("e2eload", ch, optarg, 0, LONG_MAX / 2);
 			break;
 		default:
 			usage();
@@ -368,10 +302,8 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (o.proxy_port <= 0 || o.proxy_port > 65535 || o.origin_port <= 0 ||
-	    o.origin_port > 65535 || origin_ca == NULL || bump_ca == NULL || argc < 1 ||
-	    argc > MAX_NAMES || o.threads < 1 || o.threads > MAX_THREADS || o.count < 0 ||
-	    o.duration < 0 || o.timeout <= 0 || (o.count == 0 && o.duration == 0))
+	if (o.proxy_port == 0 || o.origin_port == 0 || origin_ca == NULL || bump_ca == NULL ||
+	    argc < 1 || argc > MAX_NAMES || (o.count == 0 && o.duration == 0))
 		usage();
 	for (i = 0; i < argc; i++) {
 		o.names[i].splice = argv[i][0] == '+';
@@ -397,17 +329,10 @@ main(int argc, char *argv[])
 	SSL_CTX_set_session_cache_mode(o.ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_options(o.ctx, SSL_OP_NO_TICKET);
 
-	clock_gettime(CLOCK_MONOTONIC, &t_start);
-	for (i = 0; i < o.threads; i++) {
-		w[i].o = &o;
-		if (pthread_create(&w[i].tid, NULL, work, &w[i]) != 0) {
-			fprintf(stderr, "e2eload: pthread_create failed\n");
-			return 1;
-		}
-	}
 	for (i = 0; i < o.threads; i++)
-		pthread_join(w[i].tid, NULL);
-	elapsed = now();
+		w[i].o = &o;
+	if ((elapsed = gn_load_run("e2eload", o.threads, work, w, sizeof(w[0]))) < 0)
+		return 1;
 	getrusage(RUSAGE_SELF, &ru);
 	cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
 	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
@@ -415,32 +340,21 @@ main(int argc, char *argv[])
 	for (i = 0; i < o.threads; i++) {
 		for (j = 0; j < OUT_N; j++)
 			counts[j] += w[i].counts[j];
-		nall += w[i].nlat;
+		gn_load_lat_merge(&all, &w[i].lat);
 	}
-	if (nall > 0 && (all = malloc((size_t)nall * sizeof(*all))) == NULL) {
-		perror("e2eload: malloc");
-		return 1;
-	}
-	nall = 0;
-	for (i = 0; i < o.threads; i++) {
-		if (w[i].nlat > 0)
-			memcpy(all + nall, w[i].lat_us, (size_t)w[i].nlat * sizeof(*all));
-		nall += w[i].nlat;
-		free(w[i].lat_us);
-	}
-	qsort(all, (size_t)nall, sizeof(*all), cmp_uint);
+	gn_load_lat_sort(&all);
 	ok = counts[OUT_SPLICED] + counts[OUT_BUMPED];
 	err = 0;
 	for (j = OUT_E_CONNECT; j < OUT_N; j++)
 		err += counts[j];
 	printf("conns=%ld ok=%ld errors=%ld secs=%.3f cps=%.1f p50_ms=%.2f p99_ms=%.2f", ok + err,
-	    ok, err, elapsed, elapsed > 0 ? (double)ok / elapsed : 0.0, pct_ms(all, nall, 50),
-	    pct_ms(all, nall, 99));
+	    ok, err, elapsed, elapsed > 0 ? (double)ok / elapsed : 0.0,
+	    gn_load_lat_pct(&all, 50) * 1e3, gn_load_lat_pct(&all, 99) * 1e3);
 	for (j = 0; j < OUT_N; j++)
 		printf(" %s=%ld", out_names[j], counts[j]);
 	/* The client's share of the machine, beside the proxy's and the origin's. */
 	printf(" client_us=%.0f\n", ok + err > 0 ? cpu * 1e6 / (double)(ok + err) : 0.0);
-	free(all);
+	gn_load_lat_free(&all);
 	SSL_CTX_free(o.ctx);
 	X509_NAME_free(o.origin_ca);
 	X509_NAME_free(o.bump_ca);

@@ -4,16 +4,15 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "loadgen.h"
 
 #define MAX_REQS	64
 #define BUF_SIZE	65536
@@ -25,6 +24,7 @@ struct req {
 
 struct opts {
 	const char	*host;
+	in_addr_t	 addr;		/* host, parsed */
 	int		 port;
 	const char	*service;
 	int		 threads;
@@ -36,23 +36,11 @@ struct opts {
 };
 
 struct worker {
-	pthread_t	 tid;
 	const struct opts *o;
 	int		 id;
 	long		 done, errors, s200, s204, other, reconnects;
-	double		 lat_sum;	/* seconds */
+	struct gn_load_lat lat;		/* of each answered request */
 };
-
-static struct timespec t_start;
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)(ts.tv_sec - t_start.tv_sec) + (double)(ts.tv_nsec - t_start.tv_nsec) / 1e9;
-}
 
 static void
 usage(void)
@@ -128,44 +116,6 @@ add_request(struct opts *o, const char *line)
 		return -1;
 	memcpy(r->buf, icap, (size_t)ilen);
 	memcpy(r->buf + ilen, http, (size_t)hlen);
-	return 0;
-}
-
-static int
-connect_to(const struct opts *o)
-{
-	struct sockaddr_in sin;
-	int fd, one = 1;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)o->port);
-	if (inet_pton(AF_INET, o->host, &sin.sin_addr) != 1)
-		return -1;
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		return -1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
 	return 0;
 }
 
@@ -305,9 +255,9 @@ work(void *arg)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->fd = -1;
-	while ((o->count == 0 || w->done < o->count) && (o->duration == 0 || now() < o->duration)) {
+	while (gn_load_more(o->count, o->duration, w->done)) {
 		if (c->fd == -1) {
-			if ((c->fd = connect_to(o)) == -1) {
+			if ((c->fd = gn_load_connect(o->addr, o->port, htonl(INADDR_ANY), 0)) == -1) {
 				w->errors++;
 				usleep(10000);
 				continue;
@@ -315,15 +265,15 @@ work(void *arg)
 			c->start = c->end = 0;
 			w->reconnects++;
 		}
-		t0 = now();
-		if (write_all(c->fd, o->reqs[i].buf, o->reqs[i].len) == -1 ||
+		t0 = gn_load_now();
+		if (gn_load_write_all(c->fd, o->reqs[i].buf, o->reqs[i].len) == -1 ||
 		    (status = read_response(c, &close_after)) == -1) {
 			w->errors++;
 			close(c->fd);
 			c->fd = -1;
 			continue;
 		}
-		w->lat_sum += now() - t0;
+		gn_load_lat_add(&w->lat, gn_load_now() - t0);
 		w->done++;
 		if (status == 200 || status == 206)
 			w->s200++;
@@ -346,10 +296,11 @@ work(void *arg)
 int
 main(int argc, char **argv)
 {
-	struct opts o = { "127.0.0.1", 1344, "gotonet", 2, 0, 5.0, { { NULL, 0 } }, 0, "204" };
+	struct opts o = { "127.0.0.1", 0, 1344, "gotonet", 2, 0, 5.0, { { NULL, 0 } }, 0, "204" };
 	long done = 0, errors = 0, s200 = 0, s204 = 0, other = 0, reconnects = 0;
+	struct gn_load_lat all = { 0 };
 	struct worker *w;
-	double elapsed, lat = 0;
+	double elapsed;
 	int ch, i;
 
 	while ((ch = getopt(argc, argv, "a:h:p:s:t:n:d:r:")) != -1) {
@@ -361,19 +312,19 @@ main(int argc, char **argv)
 			o.host = optarg;
 			break;
 		case 'p':
-			o.port = atoi(optarg);
+			o.port = (int)gn_load_num("icapload", ch, optarg, 1, 65535);
 			break;
 		case 's':
 			o.service = optarg;
 			break;
 		case 't':
-			o.threads = atoi(optarg);
+			o.threads = (int)gn_load_num("icapload", ch, optarg, 1, 1024);
 			break;
 		case 'n':
-			o.count = atol(optarg);
+			o.count = gn_load_num("icapload", ch, optarg, 0, LONG_MAX);
 			break;
 		case 'd':
-			o.duration = atof(optarg);
+			o.duration = gn_load_seconds("icapload", ch, optarg, 0);
 			break;
 		case 'r':
 			if (add_request(&o, optarg) == -1)
@@ -383,36 +334,38 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (o.nreqs == 0 || o.threads < 1 || o.port < 1 || (o.count == 0 && o.duration <= 0))
+	if (o.nreqs == 0 || (o.count == 0 && o.duration == 0))
 		usage();
+	if (inet_pton(AF_INET, o.host, &o.addr) != 1) {
+		fprintf(stderr, "icapload: -h %s: not an IPv4 address\n", o.host);
+		return 2;
+	}
 	if ((w = calloc((size_t)o.threads, sizeof(*w))) == NULL)
 		return 1;
-	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	for (i = 0; i < o.threads; i++) {
 		w[i].o = &o;
 		w[i].id = i;
-		if (pthread_create(&w[i].tid, NULL, work, &w[i]) != 0) {
-			fprintf(stderr, "icapload: pthread_create failed\n");
-			return 1;
-		}
 	}
+	if ((elapsed = gn_load_run("icapload", o.threads, work, w, sizeof(*w))) < 0)
+		return 1;
 	for (i = 0; i < o.threads; i++) {
-		pthread_join(w[i].tid, NULL);
 		done += w[i].done;
 		errors += w[i].errors;
 		s200 += w[i].s200;
 		s204 += w[i].s204;
 		other += w[i].other;
 		reconnects += w[i].reconnects;
-		lat += w[i].lat_sum;
+		gn_load_lat_merge(&all, &w[i].lat);
 	}
-	elapsed = now();
+	gn_load_lat_sort(&all);
 	printf("service=%s threads=%d requests=%ld seconds=%.3f rps=%.0f avg_us=%.1f "
-	    "200/206=%ld 204=%ld other=%ld errors=%ld connections=%ld\n",
-	    o.service, o.threads, done, elapsed, done / elapsed,
-	    done > 0 ? lat / (double)done * 1e6 : 0.0, s200, s204, other, errors, reconnects);
+	    "200/206=%ld 204=%ld other=%ld errors=%ld connections=%ld p50_us=%.1f p99_us=%.1f\n",
+	    o.service, o.threads, done, elapsed, elapsed > 0 ? (double)done / elapsed : 0.0,
+	    gn_load_lat_mean(&all) * 1e6, s200, s204, other, errors, reconnects,
+	    gn_load_lat_pct(&all, 50) * 1e6, gn_load_lat_pct(&all, 99) * 1e6);
 	for (i = 0; i < o.nreqs; i++)
 		free(o.reqs[i].buf);
+	gn_load_lat_free(&all);
 	free(w);
 	return errors > 0 || other > 0 ? 1 : 0;
 }

@@ -32,7 +32,8 @@ sq_start parent
 
 sq_conf_gotonet "$SQ_DIR/bin/ext_gotonet_acl" "$SQ_DIR/gotonet.rules" "-d all" > "$SQ_DIR/gotonet.conf"
 SQ_BUMP=1 SQ_LOGFORMAT=gotonet SQ_TAIL="cache_peer 127.0.0.1 parent $SQ_PORT_parent 0 no-query no-digest default name=up
-never_direct allow all" sq_conf main "include $SQ_DIR/gotonet.conf"
+never_direct allow all" sq_conf main "include $SQ_DIR/gotonet.conf" \
+    "acl gn_test_clients src 127.0.0.0/8" "http_access allow gn_test_clients"
 sq_start main
 sq_log "squid $SQ_PID_main on 127.0.0.1:$SQ_PORT_main, parent on $SQ_PORT_parent, origin on $P"
 
@@ -66,6 +67,21 @@ check "the parent's log has the bumped traffic"
 check "the parent's log has no vendor name"
 grep "CONNECT meet.goto.com:$P HIER_DIRECT" "$log" | grep -q "rule=$SQ_DIR/gotonet.rules:40 version=goto-v10"
 check "access.log names the deciding rule file:line and the list version"
+
+# 3b. Squid's answer cache is keyed on (SNI, host, port), not on the client:
+# another client (127.0.0.2) connecting to a name already decided for
+# 127.0.0.1 is spliced on the cached answers, without asking the helper.
+asked() { grep -c "^ext_gotonet_acl: .* ch=[0-9]* sni=[^ ]* host=meet.goto.com port=$P " "$SQ_DIR/main/cache.log"; }
+before=$(asked)
+issuer=$(sq_curl main "https://meet.goto.com:$P/" --interface 127.0.0.2)
+[ "$issuer" = "$ORIGIN_CA" ]
+check "meet.goto.com from another client (127.0.0.2) spliced (issuer: ${issuer:-none})"
+sleep 1	# access.log is written when the tunnel closes
+grep -Eq "^[0-9.]+ +[0-9]+ 127\.0\.0\.2 .* CONNECT meet.goto.com:$P HIER_DIRECT/127.0.0.1 .*bypass=yes" "$log"
+check "access.log shows that client's address on its tunnel"
+after=$(asked)
+[ "$before" -ge 2 ] && [ "$after" -eq "$before" ]
+check "the helper was not asked again for that client ($before decision lines for meet.goto.com, then $after)"
 
 # 4. SNI spoofing: CONNECT to an unlisted host with a listed SNI, and the
 # reverse, are both bumped.

@@ -24,7 +24,6 @@ SQ_SQUID=${SQ_SQUID:-/usr/sbin/squid}
 SQ_CERTGEN=${SQ_CERTGEN:-/usr/lib/squid/security_file_certgen}
 SQ_USER=${SQ_USER:-proxy}
 SQ_PIDS=
-SQ_INSTANCES=
 
 sq_skip() {
 	echo "SKIP: $*"
@@ -202,19 +201,20 @@ ${SQ_TAIL:-}
 EOF
 }
 
-# sq_start NAME: run squid with SQ_DIR/NAME.conf in the foreground (its own
-# -n), wait until it listens; sets SQ_PID_NAME.
+# sq_start NAME [MODE]: run squid with SQ_DIR/NAME.conf in the foreground
+# (its own -n), wait until it listens; sets SQ_PID_NAME. MODE is -N (the
+# default: one process, "workers" ignored) or --foreground (the SMP master,
+# which forks the kids; tests/smp/smp-env.sh).
 sq_start() {
 	name=$1
 	sq_own
 	eval "port=\$SQ_PORT_$name"
 	"$SQ_SQUID" -k parse -f "$SQ_DIR/$name.conf" -n "$SQ_RUN$name" > "$SQ_DIR/$name/parse.log" 2>&1 ||
 	    sq_fail "squid -k parse $name: $(grep -E 'FATAL|ERROR' "$SQ_DIR/$name/parse.log" | head -5)"
-	"$SQ_SQUID" -N -f "$SQ_DIR/$name.conf" -n "$SQ_RUN$name" > "$SQ_DIR/$name/stdout.log" 2>&1 &
+	"$SQ_SQUID" "${2:--N}" -f "$SQ_DIR/$name.conf" -n "$SQ_RUN$name" > "$SQ_DIR/$name/stdout.log" 2>&1 &
 	pid=$!
 	eval "SQ_PID_$name=$pid"
 	sq_track $pid
-	SQ_INSTANCES="$SQ_INSTANCES $name"
 	if ! sq_wait_port "$port" 30; then
 		cat "$SQ_DIR/$name/cache.log" "$SQ_DIR/$name/stdout.log" 2> /dev/null | tail -20
 		sq_fail "squid $name did not listen on 127.0.0.1:$port"

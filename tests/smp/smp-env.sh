@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-2-Clause
-# Sourceable additions to tests/lib/squid-env.sh for Squid in SMP mode (workers N): start, kids, IPC sockets, cleanup.
+# Sourceable additions to tests/lib/squid-env.sh for Squid in SMP mode (workers N): start, kids, IPC sockets, cleanup, per-worker checks.
 #
 # Usage (after ". tests/lib/squid-env.sh"):
 #	smp_init			# sq_init, then the IPC directory and the cleanup trap
@@ -8,6 +8,12 @@
 #	smp_kid NAME squid-1		# PID of a kid (squid-N workers, squid-coord-M)
 #	smp_wait_helpers NAME KID HELPER [SECONDS]	# until KID has a HELPER child
 #	smp_stop NAME
+# and what both SMP tests check the same way:
+#	ok, bad, check; fail	# result lines; fail=1 after any failure
+#	smp_lint RULES		# LIST_VERSION, LIST_DIGEST
+#	smp_fetch NAME HOST vendor|other	# one fetch traced to its worker (WORKER)
+#	smp_rounds NAME MIN MAX CONDITION	# fetch SMP_VENDOR and SMP_OTHER in turn
+#	smp_wait_restart NAME KID OLDPID	# the PID of the restarted kid
 #
 # Why not sq_start: "squid -N" ignores "workers" (no master, no kids); SMP
 # needs "--foreground", where the master forks one process per worker plus a
@@ -20,7 +26,6 @@
 # it). The shared memory segments (/dev/shm/<-n name>-*.shm) are removed by
 # sq_cleanup.
 
-SMP_MASTERS=
 SMP_NAMES=
 SMP_MADE_IPCDIR=0
 
@@ -59,21 +64,8 @@ smp_conf() {
 # smp_start NAME: the master in the foreground (our child, so it can be waited
 # for) with its own -n; returns once a worker accepts connections.
 smp_start() {
-	name=$1
-	sq_own
-	eval "port=\$SQ_PORT_$name"
-	"$SQ_SQUID" -k parse -f "$SQ_DIR/$name.conf" -n "$SQ_RUN$name" > "$SQ_DIR/$name/parse.log" 2>&1 ||
-	    sq_fail "squid -k parse $name: $(grep -E 'FATAL|ERROR' "$SQ_DIR/$name/parse.log" | head -5)"
-	"$SQ_SQUID" --foreground -f "$SQ_DIR/$name.conf" -n "$SQ_RUN$name" \
-	    > "$SQ_DIR/$name/stdout.log" 2>&1 &
-	pid=$!
-	eval "SQ_PID_$name=$pid"
-	SMP_MASTERS="$SMP_MASTERS $pid"
-	SMP_NAMES="$SMP_NAMES $name"
-	if ! sq_wait_port "$port" 30; then
-		cat "$SQ_DIR/$name/cache.log" "$SQ_DIR/$name/stdout.log" 2> /dev/null | tail -20
-		sq_fail "squid $name did not listen on 127.0.0.1:$port"
-	fi
+	sq_start "$1" --foreground
+	SMP_NAMES="$SMP_NAMES $1"
 }
 
 # smp_kid NAME KID: the PID of kid KID ("squid-1", "squid-coord-3") of squid
@@ -138,4 +130,118 @@ smp_cleanup() {
 	[ "$SMP_MADE_IPCDIR" = 1 ] && rmdir "$SMP_IPCDIR" 2> /dev/null
 	(exit $rc)
 	sq_cleanup
+}
+
+# --- What both SMP tests check, the same way ---
+
+# ok/bad print a result line; check reports the status of the last command.
+# Any failure sets fail=1 (the tests end with "exit $fail").
+fail=0
+ok() { echo "ok: $*"; }
+bad() { echo "FAIL: $*"; fail=1; }
+check() {	# check DESCRIPTION
+	if [ $? -eq 0 ]; then ok "$1"; else bad "$1"; fi
+}
+
+# smp_lint RULES: the list's version and digest as an admin reads them
+# (gotonet lint -R), in LIST_VERSION and LIST_DIGEST.
+smp_lint() {
+	lint=$("$top_builddir/gotonet" lint -R -r "$1") || sq_fail "gotonet lint -R $1 failed: $lint"
+	LIST_VERSION=$(echo "$lint" | sed -n 's/^[^:]*: list \(.*\): [0-9]* rules* (.*/\1/p')
+	LIST_DIGEST=$(echo "$lint" | sed -n 's/.*, digest \([0-9a-f]*\):.*/\1/p')
+	[ -n "$LIST_VERSION" ] && [ -n "$LIST_DIGEST" ] || sq_fail "cannot read version and digest from: $lint"
+}
+
+# The per-worker counts of smp_fetch: SPLICED_1, SPLICED_2, BUMPED_1, BUMPED_2.
+smp_reset_counts() {
+	SPLICED_1=0 SPLICED_2=0 BUMPED_1=0 BUMPED_2=0
+}
+smp_reset_counts
+
+# smp_fetch NAME HOST KIND: one HTTPS fetch of HOST on the origin through squid
+# NAME, traced to the worker that served it by the client port, which the
+# test's logformat must put first ("port=%>p ..."), and checked there. KIND
+# is vendor (spliced by the origin's CA, CONNECT logged HIER_DIRECT and
+# matching the regex SMP_SPLICED_LOG after it) or other (bumped by Squid's CA,
+# the GET logged FIRSTUP_PARENT and matching SMP_BUMPED_LOG after it). Sets
+# WORKER to the process number, or - when not found, and counts it.
+smp_fetch() {
+	name=$1 host=$2 kind=$3
+	out=$(sq_curl "$name" "https://$host:$SQ_ORIGIN_PORT/" -w 'port=%{local_port}\n')
+	rc=$?
+	cport=$(echo "$out" | sed -n 's/^port=//p')
+	issuer=$(echo "$out" | grep -v '^port=' | head -1)
+	origin="^origin $host:$SQ_ORIGIN_PORT"
+	if [ "$kind" = vendor ]; then
+		want="^port=$cport .* CONNECT $host:$SQ_ORIGIN_PORT HIER_DIRECT/127.0.0.1 ${SMP_SPLICED_LOG:-}"
+		ca=$SQ_ORIGIN_CA origin="$origin sni=$host" wrong=FIRSTUP_PARENT
+		what="spliced and DIRECT" counter=SPLICED
+	else
+		want="^port=$cport .* GET https://$host:$SQ_ORIGIN_PORT/ FIRSTUP_PARENT/127.0.0.1 ${SMP_BUMPED_LOG:-}"
+		ca=$SQ_BUMP_CA wrong=HIER_DIRECT
+		what="bumped and via the parent" counter=BUMPED
+	fi
+	logs="$SQ_DIR/$name/access-*.log"
+	# access.log is written when the transaction (the tunnel) ends.
+	WORKER=-
+	i=0
+	while [ -n "$cport" ] && [ $i -lt 50 ]; do
+		for f in $logs; do
+			if grep -Eq "$want" "$f"; then
+				WORKER=${f##*/access-}
+				WORKER=${WORKER%.log}
+				break 2
+			fi
+		done
+		i=$((i + 1))
+		sleep 0.1
+	done
+	# Exactly one worker logged this client port, and not the other route.
+	# shellcheck disable=SC2086
+	nlogs=$(grep -l "^port=$cport " $logs 2> /dev/null | wc -l)
+	# shellcheck disable=SC2086
+	[ $rc -eq 0 ] && [ "$issuer" = "$ca" ] && grep -q "$origin" "$SQ_DIR/body" &&
+	    [ "$WORKER" != - ] && [ "$nlogs" -eq 1 ] && ! grep -q "^port=$cport .* $wrong/" $logs
+	check "$host $what by worker $WORKER (port ${cport:-?}, issuer ${issuer:-none})"
+	case $WORKER in
+	1 | 2) eval "${counter}_$WORKER=\$((${counter}_$WORKER + 1))" ;;
+	esac
+	return 0
+}
+
+# smp_rounds NAME MIN MAX CONDITION: through squid NAME, fetch the names of
+# SMP_VENDOR (each followed by one of SMP_OTHER, in turn) at least MIN and at
+# most MAX times, until CONDITION (shell code) holds. Which worker accepts a
+# connection is the kernel's choice, hence the rounds.
+smp_rounds() {
+	n=0
+	# shellcheck disable=SC2086
+	nother=$(set -- $SMP_OTHER; echo $#)
+	while [ $n -lt "$3" ]; do
+		for v in $SMP_VENDOR; do
+			o=$(echo "$SMP_OTHER" | tr ' ' '\n' | sed -n "$(( (n / 2) % nother + 1 ))p")
+			smp_fetch "$1" "$v" vendor
+			smp_fetch "$1" "$o" other
+			n=$((n + 2))
+			[ $n -ge "$2" ] && eval "$4" && return 0
+			[ $n -lt "$3" ] || return 1
+		done
+	done
+	return 1
+}
+
+# smp_wait_restart NAME KID OLDPID: wait (at most 20 s) until the master of
+# squid NAME runs kid KID again under another PID; prints that PID.
+smp_wait_restart() {
+	i=0
+	while [ $i -lt 200 ]; do
+		pid=$(smp_kid "$1" "$2")
+		if [ -n "$pid" ] && [ "$pid" != "$3" ]; then
+			echo "$pid"
+			return 0
+		fi
+		i=$((i + 1))
+		sleep 0.1
+	done
+	return 1
 }

@@ -29,22 +29,13 @@ smp_icap_cleanup() {
 }
 trap smp_icap_cleanup EXIT
 
-fail=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
-check() {	# check DESCRIPTION: report the status of the last command
-	if [ $? -eq 0 ]; then ok "$1"; else bad "$1"; fi
-}
-
-vendor="meet.goto.com launch.getgo.com builds.getgocdn.com global.gotowebinar.com egw.gotomeeting.com"
-other="evil.example.test www.example.test getgocdn.com"
-sq_gotonet_setup "$vendor" "$other"
+SMP_VENDOR="meet.goto.com launch.getgo.com builds.getgocdn.com global.gotowebinar.com egw.gotomeeting.com"
+SMP_OTHER="evil.example.test www.example.test getgocdn.com"
+sq_gotonet_setup "$SMP_VENDOR" "$SMP_OTHER"
 P=$SQ_ORIGIN_PORT
 RULES=$SQ_DIR/gotonet.rules
-lint=$("$top_builddir/gotonet" lint -R -r "$RULES") || sq_fail "gotonet lint -R $RULES failed: $lint"
-VERSION=$(echo "$lint" | sed -n 's/^[^:]*: list \(.*\): [0-9]* rules* (.*/\1/p')
-DIGEST=$(echo "$lint" | sed -n 's/.*, digest \([0-9a-f]*\):.*/\1/p')
-[ -n "$VERSION" ] && [ -n "$DIGEST" ] || sq_fail "cannot read version and digest from: $lint"
+smp_lint "$RULES"
+VERSION=$LIST_VERSION DIGEST=$LIST_DIGEST
 
 # c-icap as tests/icap/lib.sh starts it (one child), then reconfigured to
 # StartServers 2, MaxServers 4: the module reloads the list in the main
@@ -85,72 +76,13 @@ W2=$(smp_kid main squid-2)
 [ -n "$W1" ] && [ -n "$W2" ]
 check "squid master $SQ_PID_main runs workers squid-1 ($W1) and squid-2 ($W2)"
 
-# fetch HOST KIND: as in squid-smp.sh; the ICAP snippet logs ssl=splice and
-# the rule's label for spliced CONNECTs.
-SPLICED_1=0 SPLICED_2=0 BUMPED_1=0 BUMPED_2=0
-fetch() {
-	host=$1 kind=$2
-	out=$(sq_curl main "https://$host:$P/" -w 'port=%{local_port}\n')
-	rc=$?
-	cport=$(echo "$out" | sed -n 's/^port=//p')
-	issuer=$(echo "$out" | grep -v '^port=' | head -1)
-	if [ "$kind" = vendor ]; then
-		want="^port=$cport .* CONNECT $host:$P HIER_DIRECT/127.0.0.1 ssl=splice gotonet=[^-]"
-	else
-		want="^port=$cport .* GET https://$host:$P/ FIRSTUP_PARENT/127.0.0.1 "
-	fi
-	WORKER=-
-	i=0
-	while [ -n "$cport" ] && [ $i -lt 50 ]; do
-		for f in "$SQ_DIR"/main/access-*.log; do
-			if grep -Eq "$want" "$f"; then
-				WORKER=${f##*/access-}
-				WORKER=${WORKER%.log}
-				break 2
-			fi
-		done
-		i=$((i + 1))
-		sleep 0.1
-	done
-	nlogs=$(grep -l "^port=$cport " "$SQ_DIR"/main/access-*.log 2> /dev/null | wc -l)
-	if [ "$kind" = vendor ]; then
-		[ $rc -eq 0 ] && [ "$issuer" = "$SQ_ORIGIN_CA" ] &&
-		    grep -q "^origin $host:$P sni=$host" "$SQ_DIR/body" &&
-		    [ "$WORKER" != - ] && [ "$nlogs" -eq 1 ] &&
-		    ! grep -q "^port=$cport .* FIRSTUP_PARENT/" "$SQ_DIR"/main/access-*.log
-		check "$host spliced and DIRECT by worker $WORKER (port ${cport:-?}, issuer ${issuer:-none})"
-		[ "$WORKER" = 1 ] && SPLICED_1=$((SPLICED_1 + 1))
-		[ "$WORKER" = 2 ] && SPLICED_2=$((SPLICED_2 + 1))
-	else
-		[ $rc -eq 0 ] && [ "$issuer" = "$SQ_BUMP_CA" ] && grep -q "^origin $host:$P" "$SQ_DIR/body" &&
-		    [ "$WORKER" != - ] && [ "$nlogs" -eq 1 ] &&
-		    ! grep -q "^port=$cport .* HIER_DIRECT/" "$SQ_DIR"/main/access-*.log
-		check "$host bumped and via the parent by worker $WORKER (port ${cport:-?}, issuer ${issuer:-none})"
-		[ "$WORKER" = 1 ] && BUMPED_1=$((BUMPED_1 + 1))
-		[ "$WORKER" = 2 ] && BUMPED_2=$((BUMPED_2 + 1))
-	fi
-	return 0
-}
-
-# rounds MIN MAX CONDITION: vendor and other names in turn, MIN to MAX fetches,
-# until CONDITION holds.
-rounds() {
-	n=0
-	while [ $n -lt "$2" ]; do
-		for v in $vendor; do
-			o=$(echo $other | tr ' ' '\n' | sed -n "$(( (n / 2) % 3 + 1 ))p")
-			fetch "$v" vendor
-			fetch "$o" other
-			n=$((n + 2))
-			[ $n -ge "$1" ] && eval "$3" && return 0
-			[ $n -lt "$2" ] || return 1
-		done
-	done
-	return 1
-}
+# smp_fetch checks each fetch in the access log of the worker that served it;
+# the ICAP snippet logs ssl=splice and the rule's label for spliced CONNECTs.
+SMP_SPLICED_LOG="ssl=splice gotonet=[^-]"
+SMP_BUMPED_LOG=
 
 # 1. Both workers serve through c-icap with the same verdicts.
-rounds 8 40 '[ $SPLICED_1 -gt 0 ] && [ $SPLICED_2 -gt 0 ] && [ $BUMPED_1 -gt 0 ] && [ $BUMPED_2 -gt 0 ]'
+smp_rounds main 8 40 '[ $SPLICED_1 -gt 0 ] && [ $SPLICED_2 -gt 0 ] && [ $BUMPED_1 -gt 0 ] && [ $BUMPED_2 -gt 0 ]'
 check "both workers served: squid-1 spliced $SPLICED_1 bumped $BUMPED_1, squid-2 spliced $SPLICED_2 bumped $BUMPED_2"
 # Each worker keeps its own ICAP connections (Squid divides the service's
 # Max-Connections among the workers).
@@ -168,19 +100,10 @@ check "c-icap's access log has the bypass verdicts ($(grep -c ' bypass ' "$GN_T/
 # 2. Kill worker squid-2: the master restarts it, and it serves again.
 kill -KILL "$W2"
 check "killed worker squid-2 (PID $W2)"
-N2=
-i=0
-while [ $i -lt 200 ]; do
-	N2=$(smp_kid main squid-2)
-	[ -n "$N2" ] && [ "$N2" != "$W2" ] && break
-	N2=
-	i=$((i + 1))
-	sleep 0.1
-done
-[ -n "$N2" ]
+N2=$(smp_wait_restart main squid-2 "$W2")
 check "the master restarted squid-2 (new PID ${N2:-none})"
-SPLICED_1=0 SPLICED_2=0 BUMPED_1=0 BUMPED_2=0
-rounds 4 30 '[ $SPLICED_2 -gt 0 ] && [ $BUMPED_2 -gt 0 ]'
+smp_reset_counts
+smp_rounds main 4 30 '[ $SPLICED_2 -gt 0 ] && [ $BUMPED_2 -gt 0 ]'
 check "after the restart squid-2 spliced $SPLICED_2 and bumped $BUMPED_2 (squid-1: $SPLICED_1, $BUMPED_1)"
 [ "$(smp_kid main squid-1)" = "$W1" ]
 check "squid-1 (PID $W1) was not disturbed"
@@ -222,8 +145,8 @@ settle meet.goto.com spliced
 check "meet.goto.com spliced again after the c-icap child died (attempt $j)"
 settle evil.example.test bumped
 check "evil.example.test bumped again after the c-icap child died (attempt $j)"
-SPLICED_1=0 SPLICED_2=0 BUMPED_1=0 BUMPED_2=0
-rounds 4 4 'true'
+smp_reset_counts
+smp_rounds main 4 4 'true'
 check "and the next fetches get their verdicts at once"
 
 smp_stop main

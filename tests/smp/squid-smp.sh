@@ -17,29 +17,22 @@ set -u
 . "$top_srcdir/tests/smp/smp-env.sh"
 smp_init
 
-fail=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
-check() {	# check DESCRIPTION: report the status of the last command
-	if [ $? -eq 0 ]; then ok "$1"; else bad "$1"; fi
-}
-
 HELPER=ext_gotonet_acl
-vendor="meet.goto.com launch.getgo.com builds.getgocdn.com global.gotowebinar.com egw.gotomeeting.com"
-other="evil.example.test www.example.test getgocdn.com"
+SMP_VENDOR="meet.goto.com launch.getgo.com builds.getgocdn.com global.gotowebinar.com egw.gotomeeting.com"
+SMP_OTHER="evil.example.test www.example.test getgocdn.com"
 # late.example.test is listed only by the second list (section 4).
-sq_gotonet_setup "$vendor" "$other late.example.test"
+sq_gotonet_setup "$SMP_VENDOR" "$SMP_OTHER late.example.test"
 P=$SQ_ORIGIN_PORT
 RULES=$SQ_DIR/gotonet.rules
 
 # The list's version and digest as an admin reads them; every helper and
 # every access.log line must show the same.
-lint=$("$top_builddir/gotonet" lint -R -r "$RULES") || sq_fail "gotonet lint -R $RULES failed: $lint"
-VERSION=$(echo "$lint" | sed -n 's/^[^:]*: list \(.*\): [0-9]* rules* (.*/\1/p')
-DIGEST=$(echo "$lint" | sed -n 's/.*, digest \([0-9a-f]*\):.*/\1/p')
-[ -n "$VERSION" ] && [ -n "$DIGEST" ] || sq_fail "cannot read version and digest from: $lint"
-# Squid logs the note URL-escaped.
+smp_lint "$RULES"
+VERSION=$LIST_VERSION DIGEST=$LIST_DIGEST
+# Squid logs the note URL-escaped; spliced CONNECTs must show the version.
 VERSION_LOGGED=$(printf '%s' "$VERSION" | sed 's/ /%20/g')
+SMP_SPLICED_LOG=".*bypass=yes .*version=$VERSION_LOGGED\$"
+SMP_BUMPED_LOG=".*bypass=- "
 sq_log "list \"$VERSION\", digest $DIGEST"
 
 sq_conf parent
@@ -79,76 +72,9 @@ check "every helper ($n_running running) logged the list's version and digest ($
 ! grep "^$HELPER: loaded " "$SQ_DIR/main/cache.log" | grep -v "digest $DIGEST\$" | grep -q .
 check "no helper loaded another list"
 
-# fetch HOST KIND: one HTTPS fetch, traced to the worker that served it and
-# checked there. KIND is vendor or other. Counts per worker in SPLICED_w and
-# BUMPED_w; WORKER is the process number, or - when not found.
-SPLICED_1=0 SPLICED_2=0 BUMPED_1=0 BUMPED_2=0
-fetch() {
-	host=$1 kind=$2
-	out=$(sq_curl main "https://$host:$P/" -w 'port=%{local_port}\n')
-	rc=$?
-	cport=$(echo "$out" | sed -n 's/^port=//p')
-	issuer=$(echo "$out" | grep -v '^port=' | head -1)
-	if [ "$kind" = vendor ]; then
-		want="^port=$cport .* CONNECT $host:$P HIER_DIRECT/127.0.0.1 .*bypass=yes .*version=$VERSION_LOGGED\$"
-	else
-		want="^port=$cport .* GET https://$host:$P/ FIRSTUP_PARENT/127.0.0.1 .*bypass=- "
-	fi
-	# access.log is written when the transaction (the tunnel) ends.
-	WORKER=-
-	i=0
-	while [ -n "$cport" ] && [ $i -lt 50 ]; do
-		for f in "$SQ_DIR"/main/access-*.log; do
-			if grep -Eq "$want" "$f"; then
-				WORKER=${f##*/access-}
-				WORKER=${WORKER%.log}
-				break 2
-			fi
-		done
-		i=$((i + 1))
-		sleep 0.1
-	done
-	nlogs=$(grep -l "^port=$cport " "$SQ_DIR"/main/access-*.log 2> /dev/null | wc -l)
-	if [ "$kind" = vendor ]; then
-		[ $rc -eq 0 ] && [ "$issuer" = "$SQ_ORIGIN_CA" ] &&
-		    grep -q "^origin $host:$P sni=$host" "$SQ_DIR/body" &&
-		    [ "$WORKER" != - ] && [ "$nlogs" -eq 1 ] &&
-		    ! grep -q "^port=$cport .* FIRSTUP_PARENT/" "$SQ_DIR"/main/access-*.log
-		check "$host spliced and DIRECT by worker $WORKER (port ${cport:-?}, issuer ${issuer:-none})"
-		[ "$WORKER" = 1 ] && SPLICED_1=$((SPLICED_1 + 1))
-		[ "$WORKER" = 2 ] && SPLICED_2=$((SPLICED_2 + 1))
-	else
-		[ $rc -eq 0 ] && [ "$issuer" = "$SQ_BUMP_CA" ] && grep -q "^origin $host:$P" "$SQ_DIR/body" &&
-		    [ "$WORKER" != - ] && [ "$nlogs" -eq 1 ] &&
-		    ! grep -q "^port=$cport .* HIER_DIRECT/" "$SQ_DIR"/main/access-*.log
-		check "$host bumped and via the parent by worker $WORKER (port ${cport:-?}, issuer ${issuer:-none})"
-		[ "$WORKER" = 1 ] && BUMPED_1=$((BUMPED_1 + 1))
-		[ "$WORKER" = 2 ] && BUMPED_2=$((BUMPED_2 + 1))
-	fi
-	return 0
-}
-
-# rounds MIN MAX CONDITION: fetch vendor and other names in turn, at least MIN
-# and at most MAX times, until CONDITION (a shell test) holds.
-rounds() {
-	n=0
-	while [ $n -lt "$2" ]; do
-		for v in $vendor; do
-			o=$(echo $other | tr ' ' '\n' | sed -n "$(( (n / 2) % 3 + 1 ))p")
-			fetch "$v" vendor
-			fetch "$o" other
-			n=$((n + 2))
-			[ $n -ge "$1" ] && eval "$3" && return 0
-			[ $n -lt "$2" ] || return 1
-		done
-	done
-	return 1
-}
-
-# 2. Both workers serve, with the same verdicts. Which worker accepts a
-# connection is the kernel's choice: fetch until each has spliced and bumped
-# at least once (at most 40 fetches).
-rounds 8 40 '[ $SPLICED_1 -gt 0 ] && [ $SPLICED_2 -gt 0 ] && [ $BUMPED_1 -gt 0 ] && [ $BUMPED_2 -gt 0 ]'
+# 2. Both workers serve, with the same verdicts: fetch until each has
+# spliced and bumped at least once (at most 40 fetches).
+smp_rounds main 8 40 '[ $SPLICED_1 -gt 0 ] && [ $SPLICED_2 -gt 0 ] && [ $BUMPED_1 -gt 0 ] && [ $BUMPED_2 -gt 0 ]'
 check "both workers served: squid-1 spliced $SPLICED_1 bumped $BUMPED_1, squid-2 spliced $SPLICED_2 bumped $BUMPED_2"
 
 # SNI spoofing is refused whichever worker takes it.
@@ -161,16 +87,7 @@ done
 # 3. Kill worker squid-1 mid-test: the master starts a new one, with new helpers.
 kill -KILL "$W1"
 check "killed worker squid-1 (PID $W1)"
-N1=
-i=0
-while [ $i -lt 200 ]; do
-	N1=$(smp_kid main squid-1)
-	[ -n "$N1" ] && [ "$N1" != "$W1" ] && break
-	N1=
-	i=$((i + 1))
-	sleep 0.1
-done
-[ -n "$N1" ]
+N1=$(smp_wait_restart main squid-1 "$W1")
 check "the master restarted squid-1 (new PID ${N1:-none})"
 # The master reports the death to syslog only; the new kid logs its start.
 i=0
@@ -201,8 +118,8 @@ check "the dead worker's helpers exited ($(echo $H1))"
 check "squid-2 (PID $W2) and its helpers were not disturbed"
 
 # Serving resumes: the new squid-1 serves with the same verdicts.
-SPLICED_1=0 SPLICED_2=0 BUMPED_1=0 BUMPED_2=0
-rounds 4 30 '[ $SPLICED_1 -gt 0 ] && [ $BUMPED_1 -gt 0 ]'
+smp_reset_counts
+smp_rounds main 4 30 '[ $SPLICED_1 -gt 0 ] && [ $BUMPED_1 -gt 0 ]'
 check "after the restart squid-1 spliced $SPLICED_1 and bumped $BUMPED_1 (squid-2: $SPLICED_2, $BUMPED_2)"
 grep -q "^$HELPER: .* OK ch=[0-9]* sni=meet.goto.com host=meet.goto.com .*rule=$RULES:40" "$SQ_DIR/main/cache.log"
 check "cache.log has the helpers' decision lines"
@@ -219,9 +136,9 @@ check "late.example.test bumped under the first list (issuer ${issuer:-none})"
 } > "$RULES.new"
 chmod 644 "$RULES.new"
 mv -f "$RULES.new" "$RULES"
-lint2=$("$top_builddir/gotonet" lint -R -r "$RULES") || sq_fail "gotonet lint -R of the second list: $lint2"
-DIGEST2=$(echo "$lint2" | sed -n 's/.*, digest \([0-9a-f]*\):.*/\1/p')
-[ -n "$DIGEST2" ] && [ "$DIGEST2" != "$DIGEST" ]
+smp_lint "$RULES"
+DIGEST2=$LIST_DIGEST
+[ "$DIGEST2" != "$DIGEST" ]
 check "the second list has another digest ($DIGEST2)"
 old_helpers=$(for k in $(smp_kids main | awk '{ print $2 }'); do sq_children "$k" $HELPER; done | sort)
 "$SQ_SQUID" -k reconfigure -f "$SQ_DIR/main.conf" -n "${SQ_RUN}main" > "$SQ_DIR/main/reconfigure.log" 2>&1
@@ -242,15 +159,15 @@ for w in squid-1 squid-2; do
 	[ -n "$new_h" ] && [ -z "$(printf '%s\n%s\n' "$old_helpers" "$new_h" | sort | uniq -d)" ]
 	check "$w restarted its helpers ($(echo $new_h))"
 done
-VERSION_LOGGED=smp-test%202
+SMP_SPLICED_LOG=".*bypass=yes .*version=smp-test%202\$"
 late_1=0 late_2=0
 i=0
 while [ $i -lt 20 ] && { [ $late_1 -eq 0 ] || [ $late_2 -eq 0 ]; }; do
 	i=$((i + 1))
-	fetch late.example.test vendor
+	smp_fetch main late.example.test vendor
 	[ "$WORKER" = 1 ] && late_1=$((late_1 + 1))
 	[ "$WORKER" = 2 ] && late_2=$((late_2 + 1))
-	fetch evil.example.test other
+	smp_fetch main evil.example.test other
 done
 [ $late_1 -gt 0 ] && [ $late_2 -gt 0 ]
 check "both workers splice late.example.test under the second list (squid-1 $late_1, squid-2 $late_2)"
