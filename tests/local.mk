@@ -48,7 +48,7 @@ tests_unit_vendor_CPPFLAGS = $(gn_unit_cppflags)
 tests_unit_vendor_CFLAGS = $(gn_unit_cflags)
 tests_unit_vendor_LDADD = $(gn_unit_ldadd)
 
-# The same library without its SSE2 paths (names, addresses), as a machine
+# The same library without its SSE2 paths (parser, names, addresses), as a machine
 # without SSE2 builds it: the portable code must give the same verdicts.
 check_LTLIBRARIES = tests/libgotonet-portable.la
 tests_libgotonet_portable_la_SOURCES = $(libgotonet_la_SOURCES)
@@ -57,7 +57,7 @@ tests_libgotonet_portable_la_CFLAGS = $(libgotonet_la_CFLAGS)
 tests_libgotonet_portable_la_LIBADD = $(libgotonet_la_LIBADD)
 
 gn_unit_portable = tests/unit_names_portable tests/unit_addr_portable \
-	tests/unit_table_portable
+	tests/unit_table_portable tests/unit_rules_portable
 check_PROGRAMS += $(gn_unit_portable)
 TESTS += $(gn_unit_portable)
 
@@ -75,6 +75,11 @@ tests_unit_table_portable_SOURCES = tests/unit_table.c $(gn_unit_common)
 tests_unit_table_portable_CPPFLAGS = $(gn_unit_cppflags)
 tests_unit_table_portable_CFLAGS = $(gn_unit_cflags)
 tests_unit_table_portable_LDADD = tests/libgotonet-portable.la $(CHECK_LIBS)
+
+tests_unit_rules_portable_SOURCES = tests/unit_rules.c $(gn_unit_common)
+tests_unit_rules_portable_CPPFLAGS = $(gn_unit_cppflags)
+tests_unit_rules_portable_CFLAGS = $(gn_unit_cflags)
+tests_unit_rules_portable_LDADD = tests/libgotonet-portable.la $(CHECK_LIBS)
 else
 # Without check the unit tests cannot run: say so and SKIP, never pass.
 check_PROGRAMS += tests/unit_nocheck

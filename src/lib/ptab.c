@@ -55,9 +55,10 @@ decide(const struct frame *up, const struct pfx *x, int p, struct frame *f)
  * Prefixes either nest or are disjoint, so one pass over them sorted by
  * (start, wider first, file order) with a stack of enclosing prefixes gives
  * every elementary interval its verdicts. The stack is as deep as the
- * longest prefix, at most 129 frames.
+ * longest prefix, at most 129 frames. Inlined into each build, so that the
+ * calls through ops become direct ones.
  */
-static int
+static inline __attribute__((always_inline)) int
 flatten(const void *recs, size_t n, const struct flat_ops *ops, void *out, gn_u128 max)
 {
 	static const int32_t none[2] = { -1, -1 };
@@ -91,40 +92,51 @@ flatten(const void *recs, size_t n, const struct flat_ops *ops, void *out, gn_u1
 	return 0;
 }
 
+/*
+ * Where the intervals go: room for the most a flattening can make, one at 0
+ * and two per prefix, allocated at once (and given back at the end).
+ */
+struct out4 {
+	struct gn_ptab4	*t;
+	size_t		 cap;
+};
+
+struct out6 {
+	struct gn_ptab6	*t;
+	size_t		 cap;
+};
+
 /* Append an interval; a prefix nested at the start of its parent replaces it there. */
-#define EMIT(T, tab, s, v) do {							\
-	T *iv_ = (tab)->iv;							\
-	uint32_t n_ = (tab)->n;							\
+#define EMIT(T, o, s, v) do {							\
+	T *iv_ = (o)->t->iv;							\
+	uint32_t n_ = (o)->t->n;						\
 	if (n_ > 0 && iv_[n_ - 1].start == (s)) {				\
 		n_--;								\
 		if (n_ > 0 && iv_[n_ - 1].vc[0] == (v)[0] && iv_[n_ - 1].vc[1] == (v)[1]) { \
-			(tab)->n = n_;						\
+			(o)->t->n = n_;						\
 			return 0;						\
 		}								\
 	} else if (n_ > 0 && iv_[n_ - 1].vc[0] == (v)[0] && iv_[n_ - 1].vc[1] == (v)[1])	\
 		return 0;							\
-	if ((n_ & (n_ - 1)) == 0 && n_ >= 64) {					\
-		if ((iv_ = realloc(iv_, 2 * n_ * sizeof(*iv_))) == NULL)	\
-			return -1;						\
-		(tab)->iv = iv_;						\
-	}									\
+	if (n_ == (o)->cap)							\
+		return -1;	/* cannot happen: see struct out4 */		\
 	iv_[n_].start = (s);							\
 	iv_[n_].vc[0] = (v)[0];							\
 	iv_[n_].vc[1] = (v)[1];							\
-	(tab)->n = n_ + 1;							\
+	(o)->t->n = n_ + 1;							\
 } while (0)
 
 static int
 emit4(void *out, gn_u128 start, const int32_t vc[2])
 {
-	EMIT(struct gn_iv4, (struct gn_ptab4 *)out, (uint32_t)start, vc);
+	EMIT(struct gn_iv4, (struct out4 *)out, (uint32_t)start, vc);
 	return 0;
 }
 
 static int
 emit6(void *out, gn_u128 start, const int32_t vc[2])
 {
-	EMIT(struct gn_iv6, (struct gn_ptab6 *)out, start, vc);
+	EMIT(struct gn_iv6, (struct out6 *)out, start, vc);
 	return 0;
 }
 
@@ -178,21 +190,119 @@ cmp6(const void *a, const void *b)
 	return rx < ry ? -1 : rx > ry;
 }
 
+/*
+ * Sort records already in file order by (start, wider first) with a stable
+ * radix sort, least significant digit first, on a key that puts the prefix
+ * length below the start. A digit every record shares costs one count and
+ * no pass. tmp holds n records, count_ ndigits * nb zeroed counters; the
+ * result is in p.
+ */
+#define RADIX_SORT(T, p, tmp, count_, n, ndigits, nb, DIGIT) do {		\
+	size_t i_, d_, k_;							\
+	T *src_ = (p), *dst_ = (tmp), *x_;					\
+										\
+	for (i_ = 0; i_ < (n); i_++)						\
+		for (d_ = 0; d_ < (ndigits); d_++)				\
+			count_[d_ * (nb) + DIGIT(&src_[i_], d_)]++;		\
+	for (d_ = 0; d_ < (ndigits); d_++) {					\
+		size_t *c_ = count_ + d_ * (nb), sum_ = 0;			\
+										\
+		if (c_[DIGIT(&src_[0], d_)] == (n))				\
+			continue;						\
+		for (k_ = 0; k_ < (nb); k_++) {					\
+			size_t x2_ = c_[k_];					\
+										\
+			c_[k_] = sum_;						\
+			sum_ += x2_;						\
+		}								\
+		for (i_ = 0; i_ < (n); i_++)					\
+			dst_[c_[DIGIT(&src_[i_], d_)]++] = src_[i_];		\
+		x_ = src_;							\
+		src_ = dst_;							\
+		dst_ = x_;							\
+	}									\
+	if (src_ != (p))							\
+		memcpy((p), src_, (n) * sizeof(T));				\
+} while (0)
+
+/* IPv4: start and length in 40 bits, four digits of ten (an even count: no copy back). */
+#define DIGIT4(x, d)	((unsigned)(((uint64_t)(x)->start << 8 | (x)->len) >> (10 * (d))) & 1023)
+/* IPv6: the length, then the sixteen bytes of the start. */
+#define DIGIT6(x, d)	((d) == 0 ? (x)->len : (unsigned)((x)->start >> (8 * ((d) - 1))) & 0xff)
+
+/* Is every record in file order (as the parser gives them)? Then a stable sort keeps ties right. */
+#define IN_FILE_ORDER(p, n, ok) do {						\
+	size_t j_;								\
+										\
+	for ((ok) = 1, j_ = 1; j_ < (n); j_++)					\
+		if (GN_VC_RULE((p)[j_].vc) < GN_VC_RULE((p)[j_ - 1].vc)) {	\
+			(ok) = 0;						\
+			break;							\
+		}								\
+} while (0)
+
+static int
+sort4(struct gn_pfx4 *p, size_t n, struct gn_pfx4 *tmp)
+{
+	size_t *count;
+	int ok;
+
+	IN_FILE_ORDER(p, n, ok);
+	if (!ok) {
+		qsort(p, n, sizeof(*p), cmp4);
+		return 0;
+	}
+	if ((count = calloc(4 * 1024, sizeof(*count))) == NULL)
+		return -1;
+	RADIX_SORT(struct gn_pfx4, p, tmp, count, n, 4, 1024, DIGIT4);
+	free(count);
+	return 0;
+}
+
+static int
+sort6(struct gn_pfx6 *p, size_t n, struct gn_pfx6 *tmp)
+{
+	size_t *count;
+	int ok;
+
+	IN_FILE_ORDER(p, n, ok);
+	if (!ok) {
+		qsort(p, n, sizeof(*p), cmp6);
+		return 0;
+	}
+	if ((count = calloc(17 * 256, sizeof(*count))) == NULL)
+		return -1;
+	RADIX_SORT(struct gn_pfx6, p, tmp, count, n, 17, 256, DIGIT6);
+	free(count);
+	return 0;
+}
+
+/*
+ * The intervals' room, which holds the sort's scratch first (n records take
+ * less than 2n + 1 intervals); given back in part once the intervals are made.
+ */
+#define ROOM(n, iv, pfx)	((2 * (n) + 1) * sizeof(iv) > (n) * sizeof(pfx) ?	\
+	(2 * (n) + 1) * sizeof(iv) : (n) * sizeof(pfx))
+
 int
 gn_ptab4_build(struct gn_ptab4 *t, struct gn_pfx4 *p, size_t n)
 {
 	static const struct flat_ops ops = { get4, emit4 };
+	struct out4 out = { t, 2 * n + 1 };
+	struct gn_iv4 *iv;
 	uint32_t k, i;
 
 	memset(t, 0, sizeof(*t));
-	if (n > 0)
-		qsort(p, n, sizeof(*p), cmp4);
-	if ((t->iv = malloc(64 * sizeof(*t->iv))) == NULL ||
-	    flatten(p, n, &ops, t, 0xffffffffu) == -1 ||
+	if (n >= UINT32_MAX / 2 || (t->iv = malloc(ROOM(n, *t->iv, *p))) == NULL)
+		return -1;
+	if ((n > 0 && sort4(p, n, (struct gn_pfx4 *)(void *)t->iv) == -1) ||
+	    flatten(p, n, &ops, &out, 0xffffffffu) == -1 ||
 	    (t->index = malloc(65537 * sizeof(*t->index))) == NULL) {
 		gn_ptab4_free(t);
 		return -1;
 	}
+	if ((iv = realloc(t->iv, t->n * sizeof(*iv))) != NULL)
+		t->iv = iv;
 	for (k = 0, i = 0; k <= 65536; k++) {
 		while (i < t->n && t->iv[i].start >> 16 < k)
 			i++;
@@ -205,15 +315,19 @@ int
 gn_ptab6_build(struct gn_ptab6 *t, struct gn_pfx6 *p, size_t n)
 {
 	static const struct flat_ops ops = { get6, emit6 };
+	struct out6 out = { t, 2 * n + 1 };
+	struct gn_iv6 *iv;
 
 	memset(t, 0, sizeof(*t));
-	if (n > 0)
-		qsort(p, n, sizeof(*p), cmp6);
-	if ((t->iv = malloc(64 * sizeof(*t->iv))) == NULL ||
-	    flatten(p, n, &ops, t, ~(gn_u128)0) == -1) {
+	if (n >= UINT32_MAX / 2 || (t->iv = malloc(ROOM(n, *t->iv, *p))) == NULL)
+		return -1;
+	if ((n > 0 && sort6(p, n, (struct gn_pfx6 *)(void *)t->iv) == -1) ||
+	    flatten(p, n, &ops, &out, ~(gn_u128)0) == -1) {
 		gn_ptab6_free(t);
 		return -1;
 	}
+	if ((iv = realloc(t->iv, t->n * sizeof(*iv))) != NULL)
+		t->iv = iv;
 	return 0;
 }
 

@@ -2,14 +2,22 @@
 /* The rules file parser: every error of every file in one pass, a table only when there are none. */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* -U__SSE2__ builds the portable code on x86 too (tests/libgotonet-portable.la). */
+#ifdef __SSE2__
+#define GN_RULES_SSE2	1
+#include <emmintrin.h>
+#endif
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <libcidr.h>
@@ -19,9 +27,23 @@
 
 #define MAX_DEPTH	8
 #define MAX_TOKENS	64
+#define READ_CHUNK	65536	/* read() size: memory stays flat whatever the file's size */
+#define SLACK		16	/* zeroed bytes after the data: a vector load past a line's end stays in them */
 
 /* Interned strings (labels repeat): open addressing over arena offsets. */
-struct intern {
+struct islot {
+	uint32_t	off;		/* arena offset; 0 = empty */
+	uint32_t	len;
+	uint32_t	hash;
+};
+
+struct strtab {
+	struct islot	*slots;
+	size_t		 mask, count;
+};
+
+/* Attribute sets, by content: open addressing over set index + 1. */
+struct settab {
 	uint32_t	*slots;
 	size_t		 mask, count;
 };
@@ -35,18 +57,96 @@ struct parser {
 	int		 depth;
 	char		*open[MAX_DEPTH + 1];	/* realpaths of the files being read */
 	char		*version_at;	/* "file:line" of the version statement */
-	struct intern	 strs;
+	struct strtab	 strs;
 	struct gn_pfx4	*pfx4;		/* address rules */
 	size_t		 npfx4, cap4;
 	struct gn_pfx6	*pfx6;
 	size_t		 npfx6, cap6;
-	struct intern	 sets;		/* attribute sets, by content */
+	struct settab	 sets;
 	uint32_t	*set_ports;	/* per attribute set: its interned ports text */
+	uint64_t	*set_digest;	/* per attribute set: a digest of what it decides */
+	struct acache	*acache;	/* ACACHE_SIZE entries, made on first use */
+	uint64_t	 digest;	/* of the rules so far, in file order */
+	size_t		 rules_cap;	/* room in t->rules */
 	size_t		 nerr;
 	int		 nomem;
 };
 
-static void parse_stream(struct parser *, FILE *, int);
+/* Where lines come from: a file descriptor or a caller's buffer, read in chunks. */
+struct reader {
+	int		 fd;		/* -1: from mem */
+	const char	*mem;
+	size_t		 memlen;
+	char		*buf;
+	size_t		 cap, pos, end;	/* buf[pos, end) is read but not yet split */
+	int		 nul;		/* a NUL in the bytes of the line scanned so far */
+	int		 eof;
+	int		 error;		/* an errno once reading failed */
+};
+
+/* A word of a line, its quotes taken out, NUL-terminated in place. */
+struct tok {
+	char		*s;
+	uint32_t	 len;
+	int32_t		 eq;		/* offset of the first '=', -1 when none */
+	unsigned	 seen;		/* T_* classes of the bytes it holds */
+};
+
+/*
+ * What the attributes of a rule came to, by their text as written: the lines
+ * of a long list mostly repeat another line's attributes (label="CDN"
+ * critical=no), and a repeat needs no splitting, parsing or interning.
+ */
+#define ACACHE_SIZE	4096	/* entries, direct-mapped */
+#define ACACHE_TEXT	112	/* longer attribute texts are not kept */
+
+struct acache {
+	uint32_t	hash;
+	uint32_t	attrs;		/* the attribute set */
+	int8_t		proto;		/* proto= as given, -1 for none */
+	uint8_t		key;		/* 0: empty; else 1 + except + 2 * (address rule) */
+	uint8_t		len;
+	char		text[ACACHE_TEXT];
+};
+
+/* A rule line's attribute text and its entry. */
+struct aref {
+	struct acache	*e;		/* NULL: not kept (too long, or no memory) */
+	int		 hit;		/* e holds this text: its words were not even split */
+	uint32_t	 hash;
+	uint8_t		 key, len;
+	char		 raw[ACACHE_TEXT];	/* on a miss, the text before splitting */
+};
+
+/* What the tokenizer must stop at; the last three it only notes, for the pattern. */
+#define T_END	0x01		/* NUL: the end of the line */
+#define T_SPACE	0x02
+#define T_QUOTE	0x04
+#define T_EQ	0x08
+#define T_STAR	0x10
+#define T_COLON	0x20
+#define T_SLASH	0x40
+#define T_ESC	0x80		/* '\\', an escape inside quotes */
+
+static const unsigned char tclass[256] = {
+	['\0'] = T_END, [' '] = T_SPACE, ['\t'] = T_SPACE, ['\r'] = T_SPACE, ['\n'] = T_SPACE,
+	['"'] = T_QUOTE, ['='] = T_EQ, ['*'] = T_STAR, [':'] = T_COLON, ['/'] = T_SLASH,
+	['\\'] = T_ESC,
+};
+
+/* Bytes of a host name: anything with class 0 is not one. */
+#define N_LOWER	0x01
+#define N_UPPER	0x02
+#define N_DIGIT	0x04
+#define N_MARK	0x08		/* '-' and '_' */
+#define N_DOT	0x10
+
+static const unsigned char nclass[256] = {
+	['a' ... 'z'] = N_LOWER, ['A' ... 'Z'] = N_UPPER, ['0' ... '9'] = N_DIGIT,
+	['-'] = N_MARK, ['_'] = N_MARK, ['.'] = N_DOT,
+};
+
+static void parse_stream(struct parser *, struct reader *, int);
 
 static void __attribute__((format(printf, 2, 3)))
 perr(struct parser *p, const char *fmt, ...)
@@ -65,37 +165,57 @@ perr(struct parser *p, const char *fmt, ...)
 	p->nerr++;
 }
 
+/*
+ * Eight bytes a step: the digest covers every rule at every load, and the
+ * string table hashes with it too. Not for security.
+ */
 static uint64_t
-fnv(uint64_t h, const void *s, size_t len)
+digest(uint64_t h, const void *s, size_t len)
 {
 	const unsigned char *c = s;
+	uint64_t w;
 
-	while (len-- > 0)
-		h = (h ^ *c++) * 0x100000001b3ULL;
-	return h;
+	for (; len >= 8; c += 8, len -= 8) {
+		memcpy(&w, c, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 31;
+	}
+	/* The last bytes, little-endian, in two loads that may overlap (no call to memcpy). */
+	if (len >= 4) {
+		uint32_t lo, hi;
+
+		memcpy(&lo, c, 4);
+		memcpy(&hi, c + len - 4, 4);
+		w = lo | (uint64_t)hi << (8 * (len - 4));
+	} else if (len > 0)
+		w = c[0] | (uint64_t)c[len / 2] << (8 * (len / 2)) | (uint64_t)c[len - 1] << (8 * (len - 1));
+	else
+		w = 0;
+	w ^= (uint64_t)len << 56;
+	h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+	return h ^ h >> 29;
 }
 
+#define DIGEST_SEED	0xcbf29ce484222325ULL
+
+/* s is len bytes and a NUL. */
 static uint32_t
-intern(struct parser *p, const char *s)
+intern(struct parser *p, const char *s, size_t len)
 {
-	struct intern *in = &p->strs;
-	size_t len = strlen(s), i;
-	uint32_t off;
+	struct strtab *in = &p->strs;
+	uint32_t hash = (uint32_t)(digest(DIGEST_SEED, s, len) >> 32), off;
+	size_t i, j;
 
 	if ((in->count + 1) * 2 > in->mask + 1) {
-		size_t size = in->mask ? (in->mask + 1) * 2 : 64, j;
-		uint32_t *slots = calloc(size, sizeof(*slots));
+		size_t size = in->mask ? (in->mask + 1) * 2 : 64;
+		struct islot *slots = calloc(size, sizeof(*slots));
 
 		if (slots == NULL)
 			return UINT32_MAX;
 		for (j = 0; in->mask && j <= in->mask; j++) {
-			const char *k;
-
-			if (in->slots[j] == 0)
+			if (in->slots[j].off == 0)
 				continue;
-			k = p->t->arena.buf + in->slots[j];
-			for (i = fnv(0xcbf29ce484222325ULL, k, strlen(k)) & (size - 1); slots[i];
-			    i = (i + 1) & (size - 1))
+			for (i = in->slots[j].hash & (size - 1); slots[i].off; i = (i + 1) & (size - 1))
 				;
 			slots[i] = in->slots[j];
 		}
@@ -103,106 +223,239 @@ intern(struct parser *p, const char *s)
 		in->slots = slots;
 		in->mask = size - 1;
 	}
-	for (i = fnv(0xcbf29ce484222325ULL, s, len) & in->mask; in->slots[i];
-	    i = (i + 1) & in->mask)
-		if (strcmp(p->t->arena.buf + in->slots[i], s) == 0)
-			return in->slots[i];
-	if ((off = gn_arena_add(&p->t->arena, s, len)) == UINT32_MAX)
+	for (i = hash & in->mask; in->slots[i].off; i = (i + 1) & in->mask)
+		if (in->slots[i].hash == hash && in->slots[i].len == len &&
+		    memcmp(p->t->arena.buf + in->slots[i].off, s, len) == 0)
+			return in->slots[i].off;
+	if (len >= UINT32_MAX || (off = gn_arena_add(&p->t->arena, s, len)) == UINT32_MAX)
 		return UINT32_MAX;
-	in->slots[i] = off;
+	in->slots[i].off = off;
+	in->slots[i].len = (uint32_t)len;
+	in->slots[i].hash = hash;
 	in->count++;
 	return off;
 }
 
 /*
- * Split a line into tokens in place. Quotes may appear anywhere in a token
- * (label="a b"); inside them \" and \\ are escapes. '#' starting a token
- * ends the line.
+ * The first byte from s on that the tokenizer must look at: one tclass
+ * knows, or another control byte (which it passes over). A line ends in a
+ * NUL, so there is always one; with SSE2, sixteen bytes at a time, reading
+ * at most fifteen past that NUL (the reader leaves SLACK bytes after its data).
+ */
+static inline char *
+next_stop(char *s)
+{
+#ifdef GN_RULES_SSE2
+	const __m128i sp = _mm_set1_epi8(' '), qu = _mm_set1_epi8('"'), eq = _mm_set1_epi8('='),
+	    st = _mm_set1_epi8('*'), co = _mm_set1_epi8(':'), sl = _mm_set1_epi8('/'),
+	    bs = _mm_set1_epi8('\\');
+
+	for (;; s += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(void *)s);
+		__m128i m = _mm_cmpeq_epi8(_mm_min_epu8(x, sp), x);	/* x <= ' ' */
+		unsigned bits;
+
+		m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(x, qu), _mm_cmpeq_epi8(x, eq)));
+		m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(x, st), _mm_cmpeq_epi8(x, co)));
+		m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(x, sl), _mm_cmpeq_epi8(x, bs)));
+		if ((bits = (unsigned)_mm_movemask_epi8(m)) != 0)
+			return s + __builtin_ctz(bits);
+	}
+#else
+	while (tclass[(unsigned char)*s] == 0)
+		s++;
+	return s;
+#endif
+}
+
+/*
+ * Split a line into words in place. Quotes may appear anywhere in a word
+ * (label="a b"); inside them \" and \\ are escapes. '#' starting a word
+ * ends the line. Goes on from *sp with argc words in tv, and stops after
+ * word number stop (leaving *sp after it; INT_MAX: never) or at the end of the line.
+ * Returns the number of words, or -1 on an error.
  */
 static int
-tokenize(struct parser *p, char *s, char **argv, int max)
+tokenize(struct parser *p, char **sp, struct tok *tv, int argc, int stop)
 {
-	int argc = 0;
-	char *w;
+	char *s = *sp;
 
 	for (;;) {
-		while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		struct tok *t;
+		unsigned c, k, seen = 0;
+		int32_t eq = -1;
+		char *w;
+
+		while (tclass[(unsigned char)*s] == T_SPACE)
 			s++;
-		if (*s == '\0' || *s == '#')
+		if (*s == '\0' || *s == '#') {
+			*sp = s;
 			return argc;
-		if (argc == max) {
-			perr(p, "too many words on one line (limit %d)", max);
+		}
+		if (argc == MAX_TOKENS) {
+			perr(p, "too many words on one line (limit %d)", MAX_TOKENS);
 			return -1;
 		}
-		argv[argc++] = w = s;
-		/* Most tokens hold no quote: skip to their end without copying. */
-		s += strcspn(s, " \t\r\n\"");
+		t = &tv[argc++];
+		t->s = s;
+		/* Most words hold no quote: walk them without copying. */
+		for (;;) {
+			if ((k = tclass[(unsigned char)*(s = next_stop(s))]) == 0) {
+				s++;
+				continue;
+			}
+			if (k & (T_END | T_SPACE | T_QUOTE))
+				break;
+			if (k == T_EQ && eq < 0)
+				eq = (int32_t)(s - t->s);
+			seen |= k;
+			s++;
+		}
 		w = s;
-		while (*s != '\0' && *s != ' ' && *s != '\t' && *s != '\r' && *s != '\n') {
+		/*
+		 * Mostly key="value": one quoted part, no escape, the end of the
+		 * word. Then what is before the quote moves up a byte, over it.
+		 */
+		if (k == T_QUOTE) {
+			char *e = s + 1, *qeq = NULL;
+			unsigned qseen = 0;
+
+			for (;; e++) {
+				c = (unsigned char)*(e = next_stop(e));
+				if (tclass[c] & (T_QUOTE | T_ESC | T_END))
+					break;
+				if (c == '=' && qeq == NULL)
+					qeq = e;
+				qseen |= tclass[c];
+			}
+			if (c == '"' && (tclass[(unsigned char)e[1]] & (T_SPACE | T_END))) {
+				for (w = s; w > t->s; w--)	/* a few bytes: no call */
+					*w = w[-1];
+				t->s++;
+				if (eq < 0 && qeq != NULL)
+					eq = (int32_t)(qeq - t->s);
+				seen |= qseen;
+				w = e;
+				s = e + 1;
+				k = 0;
+			}
+		}
+		/* Otherwise from the first quote on, the word is copied down over its quotes. */
+		while (k == T_QUOTE && *s != '\0' && tclass[(unsigned char)*s] != T_SPACE) {
 			if (*s != '"') {
+				if (*s == '=' && eq < 0)
+					eq = (int32_t)(w - t->s);
+				seen |= tclass[(unsigned char)*s];
 				*w++ = *s++;
 				continue;
 			}
-			for (s++; *s != '"'; s++) {
-				if (*s == '\\' && (s[1] == '"' || s[1] == '\\'))
-					s++;
-				if (*s == '\0') {
-					perr(p, "unterminated quoted string");
-					return -1;
+			for (s++; (c = (unsigned char)*s) != '"'; s++) {
+				if (tclass[c] & (T_EQ | T_END | T_ESC)) {
+					if (c == '\\' && (s[1] == '"' || s[1] == '\\'))
+						c = (unsigned char)*++s;
+					else if (c == '\0') {
+						perr(p, "unterminated quoted string");
+						return -1;
+					} else if (c == '=' && eq < 0)
+						eq = (int32_t)(w - t->s);
 				}
-				*w++ = *s;
+				seen |= tclass[c];
+				*w++ = (char)c;
 			}
 			s++;
 		}
+		t->len = (uint32_t)(w - t->s);
+		t->eq = eq;
+		t->seen = seen;
 		if (*s != '\0')
 			s++;
 		*w = '\0';
+		if (argc == stop) {
+			*sp = s;
+			return argc;
+		}
 	}
 }
 
 /*
- * Check a host name and lowercase it in place; returns its length, or 0
- * (leaving it as written, for the message) if it is not one.
+ * Check a host name of len bytes and lowercase it in place; returns its
+ * length, or 0 (leaving it as written, for the message) if it is not one.
  */
 static size_t
-norm_name(char *s)
+norm_name(char *s, size_t len)
 {
-	size_t len = strlen(s), i, label = 0;
-	int numeric = 1;
+	size_t i, start = 0;
+	int upper = 0;
 
 	if (len > 0 && s[len - 1] == '.')
 		len--;
 	if (len == 0 || len > 253)
 		return 0;
-	for (i = 0; i < len; i++) {
-		char c = s[i];
+#ifdef GN_RULES_SSE2
+	/* Sixteen bytes at a time: every byte one of [a-zA-Z0-9._-], dots a label apart. */
+	for (i = 0; i < len; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		/* x in [lo, lo + n) as a signed compare after a shift: see below */
+		__m128i lo = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - 'a'))),
+		    _mm_set1_epi8((char)(0x80 + 26)));
+		__m128i up = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - 'A'))),
+		    _mm_set1_epi8((char)(0x80 + 26)));
+		__m128i dg = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - '0'))),
+		    _mm_set1_epi8((char)(0x80 + 10)));
+		__m128i dot = _mm_cmpeq_epi8(x, _mm_set1_epi8('.'));
+		__m128i mk = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('-')),
+		    _mm_cmpeq_epi8(x, _mm_set1_epi8('_')));
+		unsigned in = len - i < 16 ? (1u << (len - i)) - 1 : 0xffff, dots, ok;
 
-		if (c == '.') {
-			if (label == 0 || label > 63)
-				return 0;
-			label = 0;
-			numeric = 1;
-			continue;
-		}
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '_'))
+		ok = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(lo, up),
+		    _mm_or_si128(_mm_or_si128(dg, dot), mk)));
+		if ((ok & in) != in)
 			return 0;
-		if (c < '0' || c > '9')
-			numeric = 0;
-		label++;
+		if ((unsigned)_mm_movemask_epi8(up) & in)
+			upper = 1;
+		for (dots = (unsigned)_mm_movemask_epi8(dot) & in; dots != 0; dots &= dots - 1) {
+			size_t d = i + (size_t)__builtin_ctz(dots);
+
+			if (d == start || d - start > 63)
+				return 0;
+			start = d + 1;
+		}
 	}
+#else
+	for (i = 0; i < len; i++) {
+		unsigned k = nclass[(unsigned char)s[i]];
+
+		if (k == N_DOT) {
+			if (i == start || i - start > 63)
+				return 0;
+			start = i + 1;
+		} else if (k == 0)
+			return 0;
+		else if (k == N_UPPER)
+			upper = 1;
+	}
+#endif
 	/*
 	 * A numeric last label (digits, or 0x and hex) makes it an address
 	 * attempt, which lookups never treat as a name.
 	 */
-	if (label == 0 || label > 63 || numeric)
+	if (len == start || len - start > 63)
 		return 0;
-	if (label >= 2 && s[len - label] == '0' && (s[len - label + 1] | 0x20) == 'x' &&
-	    strspn(s + len - label + 2, "0123456789abcdefABCDEF") == label - 2)
+	for (i = start; i < len && (nclass[(unsigned char)s[i]] & N_DIGIT); i++)
+		;
+	if (i == len)
 		return 0;
-	for (i = 0; i < len; i++)
-		if (s[i] >= 'A' && s[i] <= 'Z')
-			s[i] = (char)(s[i] - 'A' + 'a');
+	if (len - start >= 2 && s[start] == '0' && (s[start + 1] | 0x20) == 'x') {
+		for (i = start + 2; i < len && ((nclass[(unsigned char)s[i]] & N_DIGIT) ||
+		    ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'f')); i++)
+			;
+		if (i == len)
+			return 0;
+	}
+	if (upper)
+		for (i = 0; i < len; i++)
+			if (nclass[(unsigned char)s[i]] == N_UPPER)
+				s[i] = (char)(s[i] - 'A' + 'a');
 	s[len] = '\0';
 	return len;
 }
@@ -245,6 +498,19 @@ bad:
 	return -1;
 }
 
+static uint64_t
+set_hash(const struct gn_attrs *a, uint32_t ports_text)
+{
+	uint64_t h = (uint64_t)a->label * 0x9e3779b97f4a7c15ULL ^
+	    (uint64_t)a->points_to * 0xc2b2ae3d27d4eb4fULL ^ (uint64_t)ports_text * 0x165667b19e3779f9ULL ^
+	    ((uint32_t)a->flags << 16 | a->action << 8 | a->proto);
+
+	/* Every input bit into the low bits, which pick the slot. */
+	h ^= h >> 32;
+	h *= 0xff51afd7ed558ccdULL;
+	return h ^ h >> 29;
+}
+
 /*
  * The attribute set of a rule, shared with every rule that has the same one
  * (a list has a handful). ports_text is the interned ports text (0 for none),
@@ -252,13 +518,13 @@ bad:
  */
 static uint32_t
 intern_attrs(struct parser *p, const struct gn_attrs *a, uint32_t ports_text,
-    const struct gn_port_range *ports)
+    const struct gn_port_range *ports, size_t label_len)
 {
+	uint64_t fixed = (uint64_t)a->flags | (uint64_t)a->action << 8 | (uint64_t)a->proto << 16;
 	struct gn_table *t = p->t;
-	struct intern *in = &p->sets;
-	uint64_t key[2] = { (uint64_t)a->label << 32 | a->points_to,
-	    (uint64_t)ports_text << 32 | (uint32_t)a->flags << 16 | a->action << 8 | a->proto };
+	struct settab *in = &p->sets;
 	size_t i, j;
+	uint64_t h;
 
 	if ((in->count + 1) * 2 > in->mask + 1) {
 		size_t size = in->mask ? (in->mask + 1) * 2 : 64;
@@ -267,24 +533,20 @@ intern_attrs(struct parser *p, const struct gn_attrs *a, uint32_t ports_text,
 		if (slots == NULL)
 			return UINT32_MAX;
 		for (j = 0; in->mask && j <= in->mask; j++) {
-			if (in->slots[j] == 0)
-				continue;
-			const struct gn_attrs *o = &t->attrs[in->slots[j] - 1];
-			uint64_t k[2] = { (uint64_t)o->label << 32 | o->points_to,
-			    (uint64_t)p->set_ports[in->slots[j] - 1] << 32 |
-			    (uint32_t)o->flags << 16 | o->action << 8 | o->proto };
+			uint32_t s = in->slots[j];
 
-			for (i = fnv(0xcbf29ce484222325ULL, k, sizeof(k)) & (size - 1); slots[i];
+			if (s == 0)
+				continue;
+			for (i = set_hash(&t->attrs[s - 1], p->set_ports[s - 1]) & (size - 1); slots[i];
 			    i = (i + 1) & (size - 1))
 				;
-			slots[i] = in->slots[j];
+			slots[i] = s;
 		}
 		free(in->slots);
 		in->slots = slots;
 		in->mask = size - 1;
 	}
-	for (i = fnv(0xcbf29ce484222325ULL, key, sizeof(key)) & in->mask; in->slots[i];
-	    i = (i + 1) & in->mask) {
+	for (i = set_hash(a, ports_text) & in->mask; in->slots[i]; i = (i + 1) & in->mask) {
 		const struct gn_attrs *o = &t->attrs[in->slots[i] - 1];
 
 		if (o->label == a->label && o->points_to == a->points_to &&
@@ -295,12 +557,15 @@ intern_attrs(struct parser *p, const struct gn_attrs *a, uint32_t ports_text,
 	if (t->nattrs % 64 == 0) {
 		struct gn_attrs *na = realloc(t->attrs, (t->nattrs + 64) * sizeof(*na));
 		uint32_t *np = realloc(p->set_ports, (t->nattrs + 64) * sizeof(*np));
+		uint64_t *nd = realloc(p->set_digest, (t->nattrs + 64) * sizeof(*nd));
 
 		if (na != NULL)
 			t->attrs = na;
 		if (np != NULL)
 			p->set_ports = np;
-		if (na == NULL || np == NULL)
+		if (nd != NULL)
+			p->set_digest = nd;
+		if (na == NULL || np == NULL || nd == NULL)
 			return UINT32_MAX;
 	}
 	if (a->nports > 0) {
@@ -315,6 +580,12 @@ intern_attrs(struct parser *p, const struct gn_attrs *a, uint32_t ports_text,
 	t->attrs[t->nattrs].ports = (uint32_t)t->nports;
 	t->nports += a->nports;
 	p->set_ports[t->nattrs] = ports_text;
+	/* The digest covers the label and ports as text and numbers, not where they are kept. */
+	h = digest(DIGEST_SEED, t->arena.buf + a->label, label_len + 1);
+	h = digest(h, &fixed, sizeof(fixed));
+	if (a->nports > 0)
+		h = digest(h, ports, a->nports * sizeof(*ports));
+	p->set_digest[t->nattrs] = h;
 	in->slots[i] = (uint32_t)++t->nattrs;
 	in->count++;
 	return (uint32_t)t->nattrs - 1;
@@ -372,38 +643,113 @@ pad(char *buf, size_t size, const char *s)
 	return 0;
 }
 
+static char *
+put_dec(char *o, unsigned v)
+{
+	if (v >= 100)
+		*o++ = (char)('0' + v / 100);
+	if (v >= 10)
+		*o++ = (char)('0' + v / 10 % 10);
+	*o++ = (char)('0' + v % 10);
+	return o;
+}
+
+/*
+ * a/len as inet_ntop() and "%s/%u" write it (the first longest run of two or
+ * more zero groups as "::", ::a.b.c.d and ::ffff:a.b.c.d as glibc does),
+ * without their cost: a list may hold thousands. out holds 50 bytes.
+ */
+static size_t
+format_net6(const uint8_t a[16], unsigned len, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned w[8];
+	int i, best = -1, bestlen = 0, cur = -1, curlen = 0;
+	char *o = out;
+
+	for (i = 0; i < 8; i++) {
+		w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+		if (w[i] != 0) {
+			cur = -1;
+			continue;
+		}
+		if (cur == -1) {
+			cur = i;
+			curlen = 0;
+		}
+		if (++curlen > bestlen) {
+			best = cur;
+			bestlen = curlen;
+		}
+	}
+	if (bestlen < 2)
+		best = -1;
+	for (i = 0; i < 8; i++) {
+		if (best != -1 && i >= best && i < best + bestlen) {
+			if (i == best)
+				*o++ = ':';
+			continue;
+		}
+		if (i != 0)
+			*o++ = ':';
+		if (i == 6 && best == 0 && (bestlen == 6 || (bestlen == 5 && w[5] == 0xffff))) {
+			o = put_dec(o, a[12]);
+			*o++ = '.';
+			o = put_dec(o, a[13]);
+			*o++ = '.';
+			o = put_dec(o, a[14]);
+			*o++ = '.';
+			o = put_dec(o, a[15]);
+			break;
+		}
+		if (w[i] >= 0x1000)
+			*o++ = hex[w[i] >> 12];
+		if (w[i] >= 0x100)
+			*o++ = hex[w[i] >> 8 & 0xf];
+		if (w[i] >= 0x10)
+			*o++ = hex[w[i] >> 4 & 0xf];
+		*o++ = hex[w[i] & 0xf];
+	}
+	if (best != -1 && best + bestlen == 8)
+		*o++ = ':';
+	*o++ = '/';
+	o = put_dec(o, len);
+	*o = '\0';
+	return (size_t)(o - out);
+}
+
 /*
  * An address or prefix. We parse it ourselves: libcidr takes 10.1/16,
  * octal and hex, and costs a third of a large list's load time. It names
  * the network when host bits are set, and tells a non-canonical address.
  */
 static int
-parse_net(struct parser *p, char *pat, struct gn_rule *r, gn_u128 *start, gn_u128 *end)
+parse_net(struct parser *p, const struct tok *pt, struct gn_rule *r, gn_u128 *start, gn_u128 *end)
 {
-	char *slash = strchr(pat, '/'), *net = NULL;
-	int v6 = strchr(pat, ':') != NULL, maxlen = v6 ? 128 : 32, len = maxlen, rc = -1;
-	size_t alen = slash ? (size_t)(slash - pat) : strlen(pat);
+	const char *pat = pt->s, *slash = (pt->seen & T_SLASH) ? memchr(pat, '/', pt->len) : NULL;
+	int v6 = (pt->seen & T_COLON) != 0, maxlen = v6 ? 128 : 32, len = maxlen, rc = -1;
+	size_t alen = slash ? (size_t)(slash - pat) : pt->len;
 	CIDR *c = NULL, *n = NULL;
-	char padded[8 + 64 + 1];
+	char padded[8 + 64 + 1], *net = NULL;
 	uint8_t a6[16];
 	uint32_t a4;
 	gn_u128 v, host;
 
 	r->kind = v6 ? GN_KIND_NET6 : GN_KIND_NET4;
 	if (slash != NULL) {
-		char *e;
-		long l;
+		const char *d = slash + 1, *e = pat + pt->len;
 
-		if (slash[1] < '0' || slash[1] > '9' || (slash[1] == '0' && slash[2] != '\0')) {
+		/* Decimal, no sign, no leading zero, at most maxlen. */
+		if (d == e || (*d == '0' && d + 1 != e)) {
 			perr(p, "invalid prefix length in '%s'", pat);
 			return -1;
 		}
-		l = strtol(slash + 1, &e, 10);
-		if (*e != '\0' || l > maxlen) {
-			perr(p, "invalid prefix length in '%s'", pat);
-			return -1;
+		for (len = 0; d < e; d++) {
+			if (*d < '0' || *d > '9' || (len = len * 10 + (*d - '0')) > maxlen) {
+				perr(p, "invalid prefix length in '%s'", pat);
+				return -1;
+			}
 		}
-		len = (int)l;
 	}
 	if (v6 ? gn_addr_parse6(pat, alen, a6) == -1 : gn_addr_parse4(pat, alen, &a4) == -1) {
 		/* Something inet_aton() would take is worth a sharper message. */
@@ -483,16 +829,45 @@ add_regex(struct parser *p, const char *pat, int except, int32_t id)
 
 struct attrs {
 	const char	*label, *points_to, *ports;
+	size_t		 label_len, points_to_len, ports_len;
 	int		 critical, action, proto;
 };
 
+/* Which attribute a key of len bytes names, or -1. */
 static int
-parse_attrs(struct parser *p, int except, int argc, char **argv, struct attrs *a)
+attr_index(const char *key, size_t len)
 {
-	static const char *const known[] = {
-		"label", "critical", "action", "proto", "ports", "points-to", NULL
-	};
-	const char *seen[8] = { 0 };
+	switch (len) {
+	case 5:
+		if (memcmp(key, "label", 5) == 0)
+			return 0;
+		if (memcmp(key, "proto", 5) == 0)
+			return 3;
+		if (memcmp(key, "ports", 5) == 0)
+			return 4;
+		break;
+	case 6:
+		if (memcmp(key, "action", 6) == 0)
+			return 2;
+		break;
+	case 8:
+		if (memcmp(key, "critical", 8) == 0)
+			return 1;
+		break;
+	case 9:
+		if (memcmp(key, "points-to", 9) == 0)
+			return 5;
+		break;
+	}
+	return -1;
+}
+
+#define IS(v, n, lit)	((n) == sizeof(lit) - 1 && memcmp((v), (lit), sizeof(lit) - 1) == 0)
+
+static int
+parse_attrs(struct parser *p, int except, int argc, struct tok *tv, struct attrs *a)
+{
+	const char *seen[6] = { 0 };
 	int i, k, bad = 0;
 
 	memset(a, 0, sizeof(*a));
@@ -500,40 +875,42 @@ parse_attrs(struct parser *p, int except, int argc, char **argv, struct attrs *a
 	a->action = GN_ACTION_BOTH;
 	a->proto = -1;
 	for (i = 0; i < argc; i++) {
-		char *v = strchr(argv[i], '=');
+		char *key = tv[i].s, *v;
+		size_t vlen;
 
-		if (v == NULL) {
-			perr(p, "expected attribute=value, got '%s'", argv[i]);
+		if (tv[i].eq < 0) {
+			perr(p, "expected attribute=value, got '%s'", key);
 			bad = 1;
 			continue;
 		}
-		*v++ = '\0';
-		for (k = 0; known[k] && (known[k][0] != argv[i][0] || strcmp(known[k], argv[i]) != 0); k++)
-			;
-		if (known[k] == NULL) {
-			perr(p, "unknown attribute '%s'", argv[i]);
+		key[tv[i].eq] = '\0';
+		v = key + tv[i].eq + 1;
+		vlen = tv[i].len - (size_t)tv[i].eq - 1;
+		if ((k = attr_index(key, (size_t)tv[i].eq)) == -1) {
+			perr(p, "unknown attribute '%s'", key);
 			bad = 1;
 			continue;
 		}
 		if (seen[k]) {
-			perr(p, "duplicate attribute '%s'", argv[i]);
+			perr(p, "duplicate attribute '%s'", key);
 			bad = 1;
 			continue;
 		}
 		seen[k] = v;
 		if (except && k != 0) {
-			perr(p, "only label is allowed on an exception, not '%s'", argv[i]);
+			perr(p, "only label is allowed on an exception, not '%s'", key);
 			bad = 1;
 			continue;
 		}
 		switch (k) {
 		case 0:
 			a->label = v;
+			a->label_len = vlen;
 			break;
 		case 1:
-			if (strcmp(v, "yes") == 0)
+			if (IS(v, vlen, "yes"))
 				a->critical = 1;
-			else if (strcmp(v, "no") == 0)
+			else if (IS(v, vlen, "no"))
 				a->critical = 0;
 			else {
 				perr(p, "bad value '%s' for critical (yes or no)", v);
@@ -541,11 +918,11 @@ parse_attrs(struct parser *p, int except, int argc, char **argv, struct attrs *a
 			}
 			break;
 		case 2:
-			if (strcmp(v, "splice") == 0)
+			if (IS(v, vlen, "splice"))
 				a->action = GN_ACTION_SPLICE;
-			else if (strcmp(v, "direct") == 0)
+			else if (IS(v, vlen, "direct"))
 				a->action = GN_ACTION_DIRECT;
-			else if (strcmp(v, "both") == 0)
+			else if (IS(v, vlen, "both"))
 				a->action = GN_ACTION_BOTH;
 			else {
 				perr(p, "bad action '%s' (splice, direct or both)", v);
@@ -553,11 +930,11 @@ parse_attrs(struct parser *p, int except, int argc, char **argv, struct attrs *a
 			}
 			break;
 		case 3:
-			if (strcmp(v, "tcp") == 0)
+			if (IS(v, vlen, "tcp"))
 				a->proto = GN_PROTO_TCP;
-			else if (strcmp(v, "udp") == 0)
+			else if (IS(v, vlen, "udp"))
 				a->proto = GN_PROTO_UDP;
-			else if (strcmp(v, "tcp,udp") == 0 || strcmp(v, "udp,tcp") == 0)
+			else if (IS(v, vlen, "tcp,udp") || IS(v, vlen, "udp,tcp"))
 				a->proto = GN_PROTO_TCP | GN_PROTO_UDP;
 			else {
 				perr(p, "bad proto '%s' (tcp, udp or tcp,udp)", v);
@@ -566,9 +943,11 @@ parse_attrs(struct parser *p, int except, int argc, char **argv, struct attrs *a
 			break;
 		case 4:
 			a->ports = v;
+			a->ports_len = vlen;
 			break;
 		case 5:
 			a->points_to = v;
+			a->points_to_len = vlen;
 			break;
 		}
 	}
@@ -581,20 +960,44 @@ parse_attrs(struct parser *p, int except, int argc, char **argv, struct attrs *a
 
 /* An address attempt: what a lookup would read as one, canonical or not. */
 static int
-looks_like_addr(const char *pat)
+looks_like_addr(const struct tok *pt)
 {
-	const char *last = strrchr(pat, '.');
+	const char *end = pt->s + pt->len, *last = end;
 
-	if (strchr(pat, ':') != NULL || strchr(pat, '/') != NULL)
+	if (pt->seen & (T_COLON | T_SLASH))
 		return 1;
-	last = last ? last + 1 : pat;
+	while (last > pt->s && last[-1] != '.')
+		last--;
 	if (last[0] == '0' && (last[1] == 'x' || last[1] == 'X'))
 		return 1;
-	return last[0] != '\0' && strspn(last, "0123456789") == strlen(last);
+	if (last == end)
+		return 0;
+	for (; last < end; last++)
+		if (*last < '0' || *last > '9')
+			return 0;
+	return 1;
+}
+
+/*
+ * Fold a rule into the digest of the list: what decides traffic, and what a
+ * verdict shows. Each rule's own digest depends on nothing before it, so
+ * that only one step per rule is serial.
+ */
+static void
+digest_rule(struct parser *p, const struct gn_rule *r, const char *text, size_t len)
+{
+	uint64_t h = p->set_digest[r->attrs] ^ ((uint64_t)r->kind | (uint64_t)r->prefixlen << 8);
+
+	if (r->kind == GN_KIND_NET4)
+		h = digest(h, &r->pattern, sizeof(r->pattern));
+	else
+		h = digest(h, text, len + 1);
+	h = (p->digest ^ h) * 0x9e3779b97f4a7c15ULL;
+	p->digest = h ^ h >> 31;
 }
 
 static void
-parse_rule(struct parser *p, int argc, char **argv)
+parse_rule(struct parser *p, int argc, struct tok *tv, struct aref *ar)
 {
 	struct gn_table *t = p->t;
 	struct gn_port_range ports[MAX_PORTS];
@@ -603,20 +1006,24 @@ parse_rule(struct parser *p, int argc, char **argv)
 	struct attrs a;
 	gn_u128 start = 0, end = 0;
 	uint32_t ports_text = 0;
-	char *pat;
+	struct tok *pt;
+	char *pat, buf[64];
+	const char *text;
+	size_t len, n;
 	int except = 0, bad = 0, nports = 0;
 	int32_t id = (int32_t)t->nrules, vc;
 
-	if (strcmp(argv[0], "except") == 0) {
+	if (IS(tv[0].s, tv[0].len, "except")) {
 		except = 1;
-		argc--, argv++;
+		argc--, tv++;
 		if (argc == 0) {
 			perr(p, "missing pattern");
 			return;
 		}
 	}
-	pat = argv[0];
-	if (strchr(pat, '=') != NULL) {
+	pt = &tv[0];
+	pat = pt->s;
+	if (pt->eq >= 0) {
 		perr(p, "missing pattern");
 		return;
 	}
@@ -624,7 +1031,12 @@ parse_rule(struct parser *p, int argc, char **argv)
 	memset(&set, 0, sizeof(set));
 	r.line = p->line;
 	r.file = p->fileidx;
-	if (parse_attrs(p, except, argc - 1, argv + 1, &a) == -1)
+	if (ar != NULL && ar->hit) {
+		/* Valid before, with the same except and kind of pattern: the same set. */
+		memset(&a, 0, sizeof(a));
+		a.proto = ar->e->proto;
+		r.attrs = ar->e->attrs;
+	} else if (parse_attrs(p, except, argc - 1, tv + 1, &a) == -1)
 		bad = 1;
 
 	if (pat[0] == '~') {
@@ -633,21 +1045,23 @@ parse_rule(struct parser *p, int argc, char **argv)
 			perr(p, "empty regex");
 			bad = 1;
 		}
-	} else if (strchr(pat, '*') != NULL) {
+	} else if (pt->seen & T_STAR) {
 		r.kind = GN_KIND_DOMAIN;
-		if (pat[0] != '*' || pat[1] != '.' || norm_name(pat + 2) == 0) {
+		if (pat[0] != '*' || pat[1] != '.' || (n = norm_name(pat + 2, pt->len - 2)) == 0) {
 			perr(p, "invalid wildcard '%s' (write *.example.com)", pat);
 			bad = 1;
-		}
-	} else if (looks_like_addr(pat)) {
-		if (parse_net(p, pat, &r, &start, &end) == -1)
+		} else
+			pt->len = (uint32_t)n + 2;
+	} else if (looks_like_addr(pt)) {
+		if (parse_net(p, pt, &r, &start, &end) == -1)
 			bad = 1;
 	} else {
 		r.kind = GN_KIND_HOST;
-		if (norm_name(pat) == 0) {
+		if ((n = norm_name(pat, pt->len)) == 0) {
 			perr(p, "invalid host name '%s'", pat);
 			bad = 1;
-		}
+		} else
+			pt->len = (uint32_t)n;
 	}
 	if (a.proto != -1 && r.kind != GN_KIND_NET4 && r.kind != GN_KIND_NET6) {
 		perr(p, "proto applies to address rules only");
@@ -661,39 +1075,51 @@ parse_rule(struct parser *p, int argc, char **argv)
 		perr(p, "too many rules");
 		return;
 	}
+	if (ar != NULL && ar->hit)
+		goto pattern;
 
 	set.flags = (uint8_t)((except ? GN_RULE_EXCEPT : 0) | (a.critical && !except ? GN_RULE_CRITICAL : 0));
 	set.action = (uint8_t)(except ? 0 : a.action);
 	if (r.kind == GN_KIND_NET4 || r.kind == GN_KIND_NET6)
 		set.proto = (uint8_t)(a.proto == -1 ? (GN_PROTO_TCP | GN_PROTO_UDP) : a.proto);
 	set.nports = (uint8_t)nports;
-	if ((set.label = intern(p, a.label ? a.label : "")) == UINT32_MAX ||
-	    (a.points_to && (set.points_to = intern(p, a.points_to)) == UINT32_MAX) ||
-	    (a.ports && (ports_text = intern(p, a.ports)) == UINT32_MAX) ||
-	    (r.attrs = intern_attrs(p, &set, ports_text, ports)) == UINT32_MAX) {
+	if (a.label == NULL) {
+		a.label = "";
+		a.label_len = 0;
+	}
+	if ((set.label = intern(p, a.label, a.label_len)) == UINT32_MAX ||
+	    (a.points_to && (set.points_to = intern(p, a.points_to, a.points_to_len)) == UINT32_MAX) ||
+	    (a.ports && (ports_text = intern(p, a.ports, a.ports_len)) == UINT32_MAX) ||
+	    (r.attrs = intern_attrs(p, &set, ports_text, ports, a.label_len)) == UINT32_MAX) {
 		p->nomem = 1;
 		return;
 	}
-	if (r.kind != GN_KIND_NET4) {
-		char buf[INET6_ADDRSTRLEN + 8];
-		const char *text = pat;
+	if (ar != NULL && ar->e != NULL) {
+		ar->e->hash = ar->hash;
+		ar->e->attrs = r.attrs;
+		ar->e->proto = (int8_t)a.proto;
+		ar->e->key = ar->key;
+		ar->e->len = ar->len;
+		memcpy(ar->e->text, ar->raw, ar->len);
+	}
+pattern:
+	set.proto = t->attrs[r.attrs].proto;
+	text = pat;
+	len = pt->len;
+	if (r.kind == GN_KIND_NET6) {
+		uint8_t a6[16];
+		gn_u128 v = start;
+		int i;
 
-		if (r.kind == GN_KIND_NET6) {
-			uint8_t a6[16];
-			char s6[INET6_ADDRSTRLEN];
-			gn_u128 v = start;
-			int i;
-
-			for (i = 15; i >= 0; i--, v >>= 8)
-				a6[i] = (uint8_t)v;
-			inet_ntop(AF_INET6, a6, s6, sizeof(s6));
-			snprintf(buf, sizeof(buf), "%s/%u", s6, r.prefixlen);
-			text = buf;
-		}
-		if ((r.pattern = gn_arena_add(&t->arena, text, strlen(text))) == UINT32_MAX) {
-			p->nomem = 1;
-			return;
-		}
+		for (i = 15; i >= 0; i--, v >>= 8)
+			a6[i] = (uint8_t)v;
+		len = format_net6(a6, r.prefixlen, buf);
+		text = buf;
+	}
+	if (r.kind != GN_KIND_NET4 &&
+	    (r.pattern = gn_arena_add(&t->arena, text, len)) == UINT32_MAX) {
+		p->nomem = 1;
+		return;
 	}
 	vc = id | (except ? GN_VC_EXCEPT : 0);
 	if (r.kind == GN_KIND_REGEX) {
@@ -721,16 +1147,149 @@ parse_rule(struct parser *p, int argc, char **argv)
 		if (add_pfx6(p, &x) == -1)
 			return;
 	}
-	if (t->nrules % 1024 == 0) {
-		struct gn_rule *n = realloc(t->rules, (t->nrules + 1024) * sizeof(*n));
+	if (t->nrules == p->rules_cap) {
+		/* Doubling: a realloc that must copy copies each rule about once. */
+		size_t cap = p->rules_cap ? p->rules_cap * 2 : 1024;
+		struct gn_rule *nr = realloc(t->rules, cap * sizeof(*nr));
 
-		if (n == NULL) {
+		if (nr == NULL) {
 			p->nomem = 1;
 			return;
 		}
-		t->rules = n;
+		t->rules = nr;
+		p->rules_cap = cap;
 	}
 	t->rules[t->nrules++] = r;
+	digest_rule(p, &r, text, len);
+}
+
+static void
+reader_init(struct reader *r, int fd, const char *mem, size_t memlen)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = fd;
+	r->mem = mem;
+	r->memlen = memlen;
+	/* Zeroed, so that what a vector load reads past the data is always defined. */
+	if ((r->buf = calloc(1, READ_CHUNK)) == NULL)
+		r->error = ENOMEM;
+	else
+		r->cap = READ_CHUNK;
+}
+
+static void
+reader_free(struct reader *r)
+{
+	free(r->buf);
+	r->buf = NULL;
+}
+
+/* Where the first newline in s[0, n) is (n if none); *nul is set if a NUL comes before it. */
+static size_t
+find_eol(const char *s, size_t n, int *nul)
+{
+#ifdef GN_RULES_SSE2
+	const __m128i nl = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
+	size_t i;
+
+	for (i = 0; i < n; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		unsigned e = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, nl));
+		unsigned z = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, zero));
+
+		if (n - i < 16) {
+			e &= (1u << (n - i)) - 1;
+			z &= (1u << (n - i)) - 1;
+		}
+		if (e != 0) {
+			if (z & ((1u << __builtin_ctz(e)) - 1))
+				*nul = 1;
+			return i + (size_t)__builtin_ctz(e);
+		}
+		if (z != 0)
+			*nul = 1;
+	}
+	return n;
+#else
+	const char *e = memchr(s, '\n', n);
+	size_t i = e ? (size_t)(e - s) : n;
+
+	if (memchr(s, '\0', i) != NULL)
+		*nul = 1;
+	return i;
+#endif
+}
+
+/*
+ * The next line, its newline (if it has one: *nl) replaced by a NUL; NULL
+ * at the end of the input or once reading failed (r->error). *nul says
+ * whether the line holds a NUL byte.
+ */
+static char *
+reader_line(struct reader *r, size_t *len, int *nl, int *nul)
+{
+	size_t scanned = 0, room, e;
+	char *line;
+	ssize_t n;
+
+	if (r->buf == NULL)
+		return NULL;
+	r->nul = 0;
+	for (;;) {
+		line = r->buf + r->pos;
+		if ((e = scanned + find_eol(line + scanned, r->end - r->pos - scanned, &r->nul)) <
+		    r->end - r->pos) {
+			line[e] = '\0';
+			*len = e;
+			*nl = 1;
+			*nul = r->nul;
+			r->pos += e + 1;
+			return line;
+		}
+		scanned = r->end - r->pos;
+		if (r->eof || r->error) {
+			if (scanned == 0 || r->error)
+				return NULL;
+			line[scanned] = '\0';	/* reading always leaves SLACK bytes for this */
+			*len = scanned;
+			*nl = 0;
+			*nul = r->nul;
+			r->pos = r->end;
+			return line;
+		}
+		/* Keep the start of the line, make room after it, read on. */
+		if (r->pos > 0) {
+			memmove(r->buf, line, scanned);
+			r->pos = 0;
+			r->end = scanned;
+		}
+		if (r->cap - r->end < READ_CHUNK / 2) {
+			size_t cap = r->cap * 2;
+			char *b = realloc(r->buf, cap);
+
+			if (b == NULL) {
+				r->error = ENOMEM;
+				return NULL;
+			}
+			memset(b + r->cap, 0, cap - r->cap);
+			r->buf = b;
+			r->cap = cap;
+		}
+		room = r->cap - r->end - SLACK;
+		if (r->fd == -1) {
+			n = (ssize_t)(r->memlen < room ? r->memlen : room);
+			memcpy(r->buf + r->end, r->mem, (size_t)n);
+			r->mem += n;
+			r->memlen -= (size_t)n;
+		} else if ((n = read(r->fd, r->buf + r->end, room)) == -1) {
+			if (errno != EINTR)
+				r->error = errno;
+			continue;
+		}
+		if (n == 0)
+			r->eof = 1;
+		r->end += (size_t)n;
+	}
 }
 
 static void
@@ -740,8 +1299,8 @@ parse_include(struct parser *p, const char *path)
 	const char *saved_file = p->file;
 	unsigned saved_line = p->line;
 	uint16_t saved_idx = p->fileidx;
-	FILE *f = NULL;
-	int i;
+	struct reader r;
+	int fd = -1, i;
 
 	if (path[0] != '/') {
 		if ((dir = strdup(p->file)) == NULL ||
@@ -756,7 +1315,7 @@ parse_include(struct parser *p, const char *path)
 		perr(p, "includes nested too deep (limit %d)", MAX_DEPTH);
 		goto end;
 	}
-	if ((f = fopen(path, "r")) == NULL) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		perr(p, "cannot open '%s': %s", path, strerror(errno));
 		goto end;
 	}
@@ -786,29 +1345,103 @@ parse_include(struct parser *p, const char *path)
 	p->file = p->t->files[p->fileidx];
 	p->open[++p->depth] = real;
 	real = NULL;
-	parse_stream(p, f, 1);
+	reader_init(&r, fd, NULL, 0);
+	parse_stream(p, &r, 1);
+	reader_free(&r);
 	free(p->open[p->depth]);
 	p->open[p->depth--] = NULL;
 end:
 	p->file = saved_file;
 	p->line = saved_line;
 	p->fileidx = saved_idx;
-	if (f)
-		fclose(f);
+	if (fd != -1)
+		close(fd);
 	free(real);
 	free(full);
 	free(dir);
 }
 
-static void
-parse_line(struct parser *p, char *line)
+/*
+ * Where to look for an attribute text: sixteen bytes a step in two lanes,
+ * half digest()'s chain of multiplies (the compare decides anyway).
+ */
+static uint32_t
+acache_hash(unsigned key, const char *s, size_t len)
 {
-	char *argv[MAX_TOKENS];
-	int argc;
+	uint64_t h1 = key | (uint64_t)len << 8, h2 = 0x9e3779b97f4a7c15ULL, w1, w2;
+	size_t i;
 
-	if ((argc = tokenize(p, line, argv, MAX_TOKENS)) <= 0)
+	if (len < 16)
+		return (uint32_t)(digest(h1, s, len) >> 32);
+	for (i = 0; i + 16 < len; i += 16) {
+		memcpy(&w1, s + i, 8);
+		memcpy(&w2, s + i + 8, 8);
+		h1 = (h1 ^ w1) * 0x9e3779b97f4a7c15ULL;
+		h2 = (h2 ^ w2) * 0xc2b2ae3d27d4eb4fULL;
+	}
+	/* The last sixteen bytes, which may overlap the ones before. */
+	memcpy(&w1, s + len - 16, 8);
+	memcpy(&w2, s + len - 8, 8);
+	h1 = (h1 ^ w1) * 0x9e3779b97f4a7c15ULL;
+	h2 = (h2 ^ w2) * 0xc2b2ae3d27d4eb4fULL;
+	h1 ^= h1 >> 29 ^ h2 ^ h2 >> 32;
+	return (uint32_t)(h1 * 0xff51afd7ed558ccdULL >> 32);
+}
+
+/*
+ * The entry for a rule's attribute text, rem (len bytes, as written): a hit,
+ * or where to keep it once it parses; ar->e is NULL when it cannot be kept.
+ */
+static void
+acache_find(struct parser *p, struct aref *ar, int except, int net, const char *rem, size_t len)
+{
+	struct acache *e;
+
+	memset(ar, 0, offsetof(struct aref, raw));
+	if (len > ACACHE_TEXT)
 		return;
-	if (strcmp(argv[0], "version") == 0) {
+	if (p->acache == NULL && (p->acache = calloc(ACACHE_SIZE, sizeof(*p->acache))) == NULL)
+		return;		/* only slower */
+	ar->key = (uint8_t)(1 + except + 2 * net);
+	ar->len = (uint8_t)len;
+	ar->hash = acache_hash(ar->key, rem, len);
+	e = &p->acache[ar->hash & (ACACHE_SIZE - 1)];
+	ar->e = e;
+	if (e->key == ar->key && e->hash == ar->hash && e->len == len && memcmp(e->text, rem, len) == 0)
+		ar->hit = 1;
+	else
+		memcpy(ar->raw, rem, len);
+}
+
+static void
+parse_line(struct parser *p, char *line, size_t linelen)
+{
+	struct tok tv[MAX_TOKENS];
+	struct aref ar, *arp = NULL;
+	char *s = line;
+	int argc, except;
+
+	/* The pattern first (after except): most attribute texts were seen before. */
+	if ((argc = tokenize(p, &s, tv, 0, 1)) <= 0)
+		return;
+	except = IS(tv[0].s, tv[0].len, "except");
+	if (except && (argc = tokenize(p, &s, tv, 1, 2)) == -1)
+		return;
+	if (argc == except + 1 && tv[except].eq < 0 && !IS(tv[0].s, tv[0].len, "version") &&
+	    !IS(tv[0].s, tv[0].len, "include")) {
+		const struct tok *pt = &tv[except];
+		int net = pt->s[0] != '~' && !(pt->seen & T_STAR) && looks_like_addr(pt);
+
+		acache_find(p, &ar, except, net, s, (size_t)(line + linelen - s));
+		arp = &ar;
+		if (ar.hit) {
+			parse_rule(p, argc, tv, arp);
+			return;
+		}
+	}
+	if ((argc = tokenize(p, &s, tv, argc, INT_MAX)) == -1)
+		return;
+	if (IS(tv[0].s, tv[0].len, "version")) {
 		size_t n = 0;
 		int i;
 		char *v;
@@ -822,30 +1455,30 @@ parse_line(struct parser *p, char *line)
 			return;
 		}
 		for (i = 1; i < argc; i++)
-			n += strlen(argv[i]) + 1;
+			n += tv[i].len + 1;
 		if ((v = malloc(n)) == NULL || asprintf(&p->version_at, "%s:%u", p->file, p->line) == -1) {
 			free(v);
 			p->version_at = NULL;
 			p->nomem = 1;
 			return;
 		}
-		for (v[0] = '\0', i = 1; i < argc; i++) {
-			strcat(v, argv[i]);
-			if (i + 1 < argc)
-				strcat(v, " ");
+		for (n = 0, i = 1; i < argc; i++) {
+			memcpy(v + n, tv[i].s, tv[i].len);
+			n += tv[i].len;
+			v[n++] = i + 1 < argc ? ' ' : '\0';
 		}
 		p->t->version = v;
 		return;
 	}
-	if (strcmp(argv[0], "include") == 0) {
+	if (IS(tv[0].s, tv[0].len, "include")) {
 		if (argc != 2) {
 			perr(p, argc < 2 ? "include needs a path" : "include takes one path");
 			return;
 		}
-		parse_include(p, argv[1]);
+		parse_include(p, tv[1].s);
 		return;
 	}
-	parse_rule(p, argc, argv);
+	parse_rule(p, argc, tv, arp);
 }
 
 /*
@@ -855,36 +1488,38 @@ parse_line(struct parser *p, char *line)
  * tail. Refusing it keeps the rules in force.
  */
 static void
-parse_stream(struct parser *p, FILE *f, int file)
+parse_stream(struct parser *p, struct reader *r, int file)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	char *line;
+	size_t n;
+	int nl, nul;
 
-	for (p->line = 1; (n = getline(&line, &cap, f)) != -1; p->line++) {
-		if (strlen(line) != (size_t)n) {
+	for (p->line = 1; (line = reader_line(r, &n, &nl, &nul)) != NULL; p->line++) {
+		if (nul) {
 			perr(p, "NUL byte in line");
 			continue;
 		}
-		if (file && n > 0 && line[n - 1] != '\n') {
+		if (file && !nl) {
 			perr(p, "last line has no newline (file cut short?)");
 			continue;
 		}
-		parse_line(p, line);
+		parse_line(p, line, n);
 	}
-	if (ferror(f))
-		perr(p, "read error: %s", strerror(errno));
-	free(line);
+	if (r->error == ENOMEM)
+		p->nomem = 1;
+	else if (r->error != 0)
+		perr(p, "read error: %s", strerror(r->error));
 }
 
 static struct gn_table *
-load(const char *name, FILE *f, int file, struct gn_diag *diag)
+load(const char *name, struct reader *r, int file, struct gn_diag *diag)
 {
 	struct parser p;
 	struct gn_table *t;
 	int ok = 0;
 
 	memset(&p, 0, sizeof(p));
+	p.digest = DIGEST_SEED;
 	if ((t = gn_table_new()) == NULL)
 		goto end;
 	p.t = t;
@@ -894,9 +1529,28 @@ load(const char *name, FILE *f, int file, struct gn_diag *diag)
 	t->nfiles = 1;
 	p.file = t->files[0];
 	p.open[0] = realpath(name, NULL);
-	parse_stream(&p, f, file);
+	parse_stream(&p, r, file);
 	if (p.nomem || p.nerr > 0)
 		goto end;
+	/* The scratch goes before the tables are built: it would only raise the peak. */
+	reader_free(r);
+	if (t->nrules > 0 && t->nrules < p.rules_cap) {
+		struct gn_rule *nr = realloc(t->rules, t->nrules * sizeof(*nr));
+
+		if (nr != NULL)
+			t->rules = nr;
+	}
+	free(p.strs.slots);
+	free(p.sets.slots);
+	free(p.set_ports);
+	free(p.set_digest);
+	free(p.acache);
+	p.acache = NULL;
+	memset(&p.strs, 0, sizeof(p.strs));
+	memset(&p.sets, 0, sizeof(p.sets));
+	p.set_ports = NULL;
+	p.set_digest = NULL;
+	t->digest = p.digest;
 	if (gn_table_finish(t, &p.pfx4, p.npfx4, &p.pfx6, p.npfx6, diag) == -1)
 		goto end;
 	ok = 1;
@@ -910,6 +1564,8 @@ end:
 	free(p.pfx6);
 	free(p.sets.slots);
 	free(p.set_ports);
+	free(p.set_digest);
+	free(p.acache);
 	if (!ok) {
 		gn_table_free(t);
 		t = NULL;
@@ -921,14 +1577,17 @@ struct gn_table *
 gn_table_load(const char *path, struct gn_diag *diag)
 {
 	struct gn_table *t;
-	FILE *f;
+	struct reader r;
+	int fd;
 
-	if ((f = fopen(path, "r")) == NULL) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		gn_diag_add(diag, 0, "%s: cannot open: %s", path, strerror(errno));
 		return NULL;
 	}
-	t = load(path, f, 1, diag);
-	fclose(f);
+	reader_init(&r, fd, NULL, 0);
+	t = load(path, &r, 1, diag);
+	reader_free(&r);
+	close(fd);
 	return t;
 }
 
@@ -936,15 +1595,10 @@ struct gn_table *
 gn_table_load_buffer(const char *name, const char *buf, size_t len, struct gn_diag *diag)
 {
 	struct gn_table *t;
-	FILE *f;
+	struct reader r;
 
-	if (len == 0)
-		buf = "\n", len = 1;	/* fmemopen refuses a zero size */
-	if ((f = fmemopen((void *)(uintptr_t)buf, len, "r")) == NULL) {
-		gn_diag_add(diag, 0, "%s: %s", name, strerror(errno));
-		return NULL;
-	}
-	t = load(name, f, 0, diag);
-	fclose(f);
+	reader_init(&r, -1, buf, len);
+	t = load(name, &r, 0, diag);
+	reader_free(&r);
 	return t;
 }

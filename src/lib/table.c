@@ -61,31 +61,11 @@ gn_table_free(struct gn_table *t)
 	free(t);
 }
 
-/* Eight bytes a step: the digest covers every rule at every load. Not for security. */
-static uint64_t
-digest(uint64_t h, const void *s, size_t len)
-{
-	const unsigned char *c = s;
-	uint64_t w;
-
-	for (; len >= 8; c += 8, len -= 8) {
-		memcpy(&w, c, 8);
-		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-		h ^= h >> 31;
-	}
-	w = 0;
-	if (len > 0)
-		memcpy(&w, c, len);
-	w ^= (uint64_t)len << 56;
-	h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-	return h ^ h >> 29;
-}
-
+/* The digest is the parser's (rules.c): it has each pattern's text and length at hand. */
 int
 gn_table_finish(struct gn_table *t, struct gn_pfx4 **p4, size_t n4, struct gn_pfx6 **p6, size_t n6,
     struct gn_diag *diag)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
 	size_t i, nnames = 0;
 	char *shrunk;
 
@@ -111,7 +91,12 @@ gn_table_finish(struct gn_table *t, struct gn_pfx4 **p4, size_t n4, struct gn_pf
 	free(*p6);
 	*p4 = NULL;
 	*p6 = NULL;
-	if (gn_names_init(&t->names, nnames + 8) == -1)
+	/*
+	 * Every suffix of a name is a node too: lists share their parents, so
+	 * half as many again is typical. Sized once, the hash is not rebuilt
+	 * (and held twice) at the end of a big load.
+	 */
+	if (gn_names_init(&t->names, nnames + nnames / 2 + 8) == -1)
 		goto nomem;
 	for (i = 0; i < t->nrules; i++) {
 		const struct gn_rule *r = &t->rules[i];
@@ -124,24 +109,6 @@ gn_table_finish(struct gn_table *t, struct gn_pfx4 **p4, size_t n4, struct gn_pf
 		    gn_names_add(&t->names, t->arena.buf, r->pattern + 2, 1, vc) == -1)
 			goto nomem;
 	}
-	/* A digest of what decides traffic, for ISTags and farm checks. */
-	for (i = 0; i < t->nrules; i++) {
-		const struct gn_rule *r = &t->rules[i];
-		const struct gn_attrs *a = gn_rule_attrs(t, r);
-		const char *label = t->arena.buf + a->label;
-		uint64_t fixed = (uint64_t)r->kind | (uint64_t)r->prefixlen << 8 |
-		    (uint64_t)a->flags << 16 | (uint64_t)a->action << 24 | (uint64_t)a->proto << 32;
-
-		h = digest(h, &fixed, sizeof(fixed));
-		if (r->kind == GN_KIND_NET4)
-			h = digest(h, &r->pattern, sizeof(r->pattern));
-		else
-			h = digest(h, t->arena.buf + r->pattern, strlen(t->arena.buf + r->pattern) + 1);
-		h = digest(h, label, strlen(label) + 1);
-		if (a->nports > 0)
-			h = digest(h, t->ports + a->ports, a->nports * sizeof(*t->ports));
-	}
-	t->digest = h;
 	return 0;
 nomem:
 	gn_diag_add(diag, 0, "%s: out of memory", t->files[0]);
