@@ -4,9 +4,11 @@
 # c-icap instance and the same run: `make bench-icap`. Figures, not a test.
 #
 # usage: icap-bench.sh [-t THREADS] [-d SECONDS] [-r ROUNDS]   (defaults 2, 3, 5)
-# Each round runs icapload against gotonet, then against a baseline service
-# (echo; ex206 for the all-listed mix) with the same requests; the medians of
-# the rounds and their ratio are printed per mix of listed and unlisted.
+# Each round runs icapload against gotonet and against a baseline service
+# (echo; ex206 for the all-listed mix) with the same requests; per mix of
+# listed and unlisted it prints the medians of the rounds (requests/s, and
+# c-icap's CPU time per request) and the ratios, then the two like-for-like
+# ratios that issue 4's target (>= 0.98) is about.
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
@@ -85,32 +87,63 @@ median()
 	sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# run MIX-NAME BASELINE REQUEST...: rounds of gotonet then the baseline
-# service (echo, or ex206 with Allow: 204, 206) with the same requests.
+# CPU time (clock ticks) used so far by c-icap's children, which serve the
+# requests (the main process only watches them).
+hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
+cpu_ticks()
+{
+	for c in $(pgrep -P "$pid" 2>/dev/null); do
+		awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null
+	done | awk '{ t += $1 } END { print t + 0 }'
+}
+
+# run MIX-NAME BASELINE REQUEST...: rounds of gotonet and the baseline
+# service (echo, or ex206 with Allow: 204, 206) with the same requests, the
+# order swapped every round. Prints the medians of requests/s and of the
+# c-icap children's CPU microseconds per request, the median of the rounds'
+# requests/s ratios (each round's two runs saw about the same load from the
+# rest of the machine) and the CPU ratio (baseline CPU per request over
+# gotonet's: what the throughput ratio would be with c-icap alone on the CPUs).
 run()
 {
 	name=$1 base=$2
 	shift 2
 	ballow=204
 	[ "$base" = ex206 ] && ballow='204, 206'
-	: > "$T/gotonet.rps"
-	: > "$T/$base.rps"
+	for s in gotonet $base; do
+		: > "$T/$s.rps"
+		: > "$T/$s.cpu"
+	done
+	: > "$T/ratio"
 	r=1
 	while [ $r -le "$rounds" ]; do
-		for s in gotonet $base; do
+		order="gotonet $base"
+		[ $((r % 2)) -eq 0 ] && order="$base gotonet"
+		for s in $order; do
 			a=204
 			[ "$s" = gotonet ] || a=$ballow
+			t0=$(cpu_ticks)
 			out=$("$load" -p "$port" -s "$s" -a "$a" -t "$threads" -d "$seconds" "$@") ||
 			    { echo "icap-bench: icapload failed: $out" >&2; exit 1; }
+			t1=$(cpu_ticks)
 			echo "  round $r: $out"
 			echo "$out" | sed -n 's/.* rps=\([0-9]*\) .*/\1/p' >> "$T/$s.rps"
+			echo "$out" | awk -v d="$((t1 - t0))" -v hz="$hz" '{
+				for (i = 1; i <= NF; i++) if ($i ~ /^requests=/) n = substr($i, 10)
+				if (n > 0) printf "%.2f\n", d * 1e6 / hz / n }' >> "$T/$s.cpu"
 		done
+		paste -d ' ' "$T/gotonet.rps" "$T/$base.rps" | tail -n 1 |
+		    awk '$2 > 0 { printf "%.4f\n", $1 / $2 }' >> "$T/ratio"
 		r=$((r + 1))
 	done
 	g=$(median < "$T/gotonet.rps")
 	e=$(median < "$T/$base.rps")
-	awk -v n="$name" -v b="$base" -v g="$g" -v e="$e" 'BEGIN {
-		printf "%-30s gotonet %7.0f req/s   %-6s %7.0f req/s   ratio %.3f\n", n, g, b, e, g / e }' |
+	gc=$(median < "$T/gotonet.cpu")
+	ec=$(median < "$T/$base.cpu")
+	q=$(median < "$T/ratio")
+	awk -v n="$name" -v b="$base" -v g="$g" -v e="$e" -v gc="$gc" -v ec="$ec" -v q="$q" 'BEGIN {
+		printf "%-15s gotonet %6.0f/s %5.1f us  %-5s %6.0f/s %5.1f us  ratio %.3f  cpu ratio %.3f\n",
+		    n, g, gc, b, e, ec, q, (gc > 0 ? ec / gc : 0) }' |
 	    tee -a "$T/summary"
 }
 
@@ -134,15 +167,35 @@ run "1 in 20 listed" echo \
 run "1 in 4 listed" echo \
     -r 'CONNECT meet.goto.com:443' -r 'GET http://www.example.org/index.html' \
     -r 'CONNECT mail.example.net:443' -r 'GET http://cdn.example.com/app.js'
-run "all listed" echo \
-    -r 'CONNECT meet.goto.com:443' -r 'GET http://builds.cdn.getgo.com/x.exe' \
-    -r 'CONNECT 173.199.1.2:443' -r 'CONNECT global.gotowebinar.com:443'
-run "all listed" ex206 \
-    -r 'CONNECT meet.goto.com:443' -r 'GET http://builds.cdn.getgo.com/x.exe' \
-    -r 'CONNECT 173.199.1.2:443' -r 'CONNECT global.gotowebinar.com:443'
+# All listed (CONNECTs: only those are marked): every answer is a 200
+# carrying the changed request.
+run_listed()
+{
+	run "all listed" "$1" \
+	    -r 'CONNECT meet.goto.com:443' -r 'CONNECT global.gotowebinar.com:443' \
+	    -r 'CONNECT 173.199.1.2:443' -r 'CONNECT builds.cdn.getgo.com:443'
+}
+run_listed echo
+run_listed ex206
 echo
-echo "summary (median of $rounds rounds):"
+echo "summary (medians of $rounds rounds; /s = requests/s, us = c-icap's CPU time per request;"
+echo "ratio = median of the rounds' gotonet/baseline requests/s; cpu ratio = baseline us / gotonet us):"
 cat "$T/summary"
-echo "echo answers 204 to every request. A listed request must be answered 200 with"
-echo "the changed request, which c-icap sends with two writes instead of one: the"
-echo "ex206 line compares listed traffic with c-icap's own header-changing demo."
+awk '
+	/^unlisted / { u = $(NF - 3); uc = $NF }
+	/^all listed .* ex206 / { l = $(NF - 3); lc = $NF }
+	/^all listed .* echo / { x = $(NF - 3) }
+	END {
+		print ""
+		print "Issue 4 target: ratio >= 0.98, like for like (gotonet and the baseline give the"
+		print "same kind of answer):"
+		printf "  unlisted vs echo     ratio %s  cpu ratio %s   (both answer 204)\n", u, uc
+		printf "  all listed vs ex206  ratio %s  cpu ratio %s   (both answer with the changed request)\n", l, lc
+		print "Not like for like: all listed vs echo, ratio " x ", and the mixes in between."
+		print "Echo answers 204, while a listed CONNECT must get 200 with the changed request,"
+		print "which c-icap 0.5.10 sends with two writes and five polls instead of one write and"
+		print "three polls (request.c send_remaining_response), after formatting its head with"
+		print "four snprintf calls: c-icap'"'"'s ex206 demo pays the same. The extra us per request"
+		print "of the listed lines is that path. On a busy machine the requests/s ratios swing;"
+		print "the cpu ratio does not."
+	}' "$T/summary"

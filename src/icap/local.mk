@@ -5,8 +5,9 @@ if WITH_CICAP
 cicapmodule_LTLIBRARIES = srv_gotonet.la
 srv_gotonet_la_SOURCES = src/icap/srv_gotonet.c src/icap/target.c src/icap/icap.h
 srv_gotonet_la_CFLAGS = $(AM_CFLAGS) $(CICAP_CFLAGS)
-# Export only the service table: c-icap loads modules RTLD_GLOBAL.
-srv_gotonet_la_LDFLAGS = -module -avoid-version -shared -export-symbols-regex '^service$$'
+# Export only the service table and the "keep me loaded" flag: c-icap loads
+# modules RTLD_GLOBAL.
+srv_gotonet_la_LDFLAGS = -module -avoid-version -shared -export-symbols-regex '^(service|__c_icap_module_disable_force_unload)$$'
 srv_gotonet_la_LIBADD = libgotonet.la $(CICAP_LIBS)
 
 dist_man_MANS += src/icap/srv_gotonet.8

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <c_icap/c-icap.h>
 #include <c_icap/service.h>
@@ -16,6 +17,7 @@
 #include <c_icap/simple_api.h>
 #include <c_icap/debug.h>
 #include <c_icap/stats.h>
+#include <c_icap/module.h>
 
 #include "gotonet.h"
 #include "icap.h"
@@ -49,11 +51,16 @@ struct gn_icap_state {
 	struct gn_table	*table;
 	int		*rule_stat;	/* per rule: its label's counter, or -1 */
 	char		 options_hdr[256];	/* X-Gotonet-Rules, sent with OPTIONS */
+	char		 istag[CI_SERVICE_ISTAG_SIZE + 1];
+	char		 when[64];	/* load time, UTC */
+	char		 loaded[PATH_MAX + 256];	/* "at TIME from PATH (version ..., digest ...)" */
 };
 
 struct gn_icap_decision {
 	enum gn_icap_verdict	 kind;
 	int32_t			 rule;	/* deciding rule, or GN_NONE */
+	int			 has_ri;	/* ri describes rule */
+	struct gn_rule_info	 ri;
 	struct gn_icap_target	 target;
 };
 
@@ -65,13 +72,27 @@ struct gn_icap_echo {
 };
 
 /*
+ * Keep this module mapped across c-icap's reconfigure. c-icap 0.5.10 calls
+ * close, dlclose()s every service module, dlopen()s it again and calls init
+ * and post_init (cfg_param.c system_reconfigure, dlib.c ci_dlib_closeall),
+ * unless the module exports this symbol (service.c load_c_service). Then the
+ * same mapping comes back and gn_state below survives: a reload that finds a
+ * broken rules file keeps the rules in force instead of leaving the service
+ * without a list. A new srv_gotonet.so at the same path therefore needs a
+ * restart of c-icap, not a reconfigure.
+ */
+CI_MOD_DISABLE_FORCE_UNLOAD();
+
+/*
  * Module state. Written only while c-icap (re)configures in its main
  * process, before children fork; request threads only read it, so it needs
- * no locks. A reconfigure unloads the module and starts again from init.
+ * no locks. gn_state outlives a reconfigure (see above); the rest is set
+ * again by init and the directives.
  */
 static char gn_conf_rules[PATH_MAX];	/* gotonet.RulesFile; "" means GN_RULES_PATH */
 static int gn_conf_log_verdicts;	/* gotonet.LogVerdicts */
-static struct gn_icap_state *gn_state;
+static struct gn_icap_state *gn_state;	/* the last rules loaded, NULL before the first */
+static char gn_reload_hdr[192];		/* X-Gotonet-Reload after a failed reload, or "" */
 static struct {
 	int	requests, bypassed, excepted, stripped, invalid, bumped, plain, errors;
 } gn_stat;
@@ -159,6 +180,9 @@ gn_icap_options(ci_request_t *req)
 	if (st != NULL && ci_icap_add_xheader(req, st->options_hdr) == NULL) {
 		ci_debug_printf(1, "gotonet: cannot add %s to the OPTIONS answer\n", "X-Gotonet-Rules");
 	}
+	if (gn_reload_hdr[0] != '\0' && ci_icap_add_xheader(req, gn_reload_hdr) == NULL) {
+		ci_debug_printf(1, "gotonet: cannot add %s to the OPTIONS answer\n", "X-Gotonet-Reload");
+	}
 	return CI_OK;
 }
 
@@ -166,9 +190,9 @@ static int
 gn_icap_init(ci_service_xdata_t *srv, struct ci_server_conf *conf)
 {
 	(void)conf;
+	/* gn_state stays: it is what a failed reload falls back to */
 	gn_conf_rules[0] = '\0';
 	gn_conf_log_verdicts = 0;
-	gn_state = NULL;
 
 	/* Headers decide everything: no body, ever, and "no change" is a 204. */
 	ci_service_set_preview(srv, 0);
@@ -231,77 +255,124 @@ gn_icap_label_stats(struct gn_icap_state *st)
 	}
 }
 
-static int
-gn_icap_post_init(ci_service_xdata_t *srv, struct ci_server_conf *conf)
+/* Format now (UTC) into buf for the logs and headers. */
+static void
+gn_icap_now(char *buf, size_t size)
 {
-	const char *path = gn_conf_rules[0] != '\0' ? gn_conf_rules : GN_RULES_PATH;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (gmtime_r(&now, &tm) == NULL || strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(buf, size, "%lld", (long long)now);
+}
+
+static void
+gn_icap_state_free(struct gn_icap_state *st)
+{
+	if (st == NULL)
+		return;
+	gn_table_free(st->table);
+	free(st->rule_stat);
+	free(st);
+}
+
+/*
+ * Load path into a new state. On failure every error has been logged and
+ * *why says in a few words what went wrong ("2 errors", "no rules").
+ */
+static struct gn_icap_state *
+gn_icap_state_load(const char *path, char *why, size_t whysize)
+{
 	struct gn_icap_state *st = NULL;
 	struct gn_table *t;
 	struct gn_diag diag;
-	char istag[CI_SERVICE_ISTAG_SIZE + 1];
 	size_t i, nrules;
 	uint64_t digest;
-	int ret = CI_ERROR;
 
-	(void)conf;
 	gn_diag_init(&diag);
 	t = gn_table_load(path, &diag);
 	for (i = 0; i < diag.nmsgs; i++) {
 		ci_debug_printf(1, "gotonet: %s\n", diag.msgs[i]);
 	}
 	if (t == NULL) {
-		ci_debug_printf(1, "gotonet: %zu error%s in %s; rules not loaded, service gotonet disabled\n",
-		    diag.nerrors, diag.nerrors == 1 ? "" : "s", path);
+		snprintf(why, whysize, "%zu error%s in %s", diag.nerrors,
+		    diag.nerrors == 1 ? "" : "s", path);
 		goto end;
 	}
 	if ((nrules = gn_table_rule_count(t)) == 0) {
-		ci_debug_printf(1, "gotonet: %s has no rules; service gotonet disabled\n", path);
+		snprintf(why, whysize, "%s has no rules", path);
 		goto end;
 	}
 	if ((st = calloc(1, sizeof(*st))) == NULL ||
 	    (st->rule_stat = calloc(nrules, sizeof(*st->rule_stat))) == NULL) {
-		ci_debug_printf(1, "gotonet: out of memory loading %s; service gotonet disabled\n", path);
+		snprintf(why, whysize, "out of memory loading %s", path);
+		gn_icap_state_free(st);
+		st = NULL;
 		goto end;
 	}
 	st->table = t;
 	t = NULL;
-	gn_icap_label_stats(st);
-
 	digest = gn_table_digest(st->table);
 	snprintf(st->options_hdr, sizeof(st->options_hdr),
 	    "X-Gotonet-Rules: %zu rules; version \"%.120s\"; digest %016" PRIx64,
 	    nrules, gn_table_version(st->table), digest);
 	/* c-icap puts "CI0001" in front; the digest changes whenever a rule does */
-	snprintf(istag, sizeof(istag), "-gn%016" PRIx64, digest);
-	ci_service_set_istag(srv, istag);
-
-	ci_debug_printf(1, "gotonet: %zu rules loaded from %s (version \"%s\", ISTag CI0001%s)\n",
-	    nrules, path, gn_table_version(st->table), istag);
-	gn_state = st;
-	st = NULL;
-	ret = CI_OK;
+	snprintf(st->istag, sizeof(st->istag), "-gn%016" PRIx64, digest);
+	gn_icap_now(st->when, sizeof(st->when));
+	snprintf(st->loaded, sizeof(st->loaded), "at %s from %s (version \"%.120s\", digest %016" PRIx64 ")",
+	    st->when, path, gn_table_version(st->table), digest);
 end:
-	if (st != NULL) {
-		gn_table_free(st->table);
-		free(st->rule_stat);
-		free(st);
-	}
 	gn_table_free(t);
 	gn_diag_free(&diag);
-	return ret;
+	return st;
 }
 
+/*
+ * Runs in c-icap's main process at start and after every reconfigure,
+ * before the children fork. The first load must succeed or the service
+ * refuses to run (c-icap answers its requests with 500): never an empty
+ * list. A later load that fails keeps the rules in force, the way a reload
+ * of the external ACL helper does, and says so in the log and in OPTIONS.
+ */
+static int
+gn_icap_post_init(ci_service_xdata_t *srv, struct ci_server_conf *conf)
+{
+	const char *path = gn_conf_rules[0] != '\0' ? gn_conf_rules : GN_RULES_PATH;
+	struct gn_icap_state *st;
+	char why[PATH_MAX + 64], now[64];
+
+	(void)conf;
+	if ((st = gn_icap_state_load(path, why, sizeof(why))) != NULL) {
+		gn_icap_state_free(gn_state);
+		gn_state = st;
+		gn_reload_hdr[0] = '\0';
+		ci_debug_printf(1, "gotonet: %zu rules loaded from %s (version \"%s\", ISTag CI0001%s)\n",
+		    gn_table_rule_count(st->table), path, gn_table_version(st->table), st->istag);
+	} else if ((st = gn_state) != NULL) {
+		ci_debug_printf(1, "gotonet: %s; rules not loaded, keeping the rules loaded %s\n",
+		    why, st->loaded);
+		gn_icap_now(now, sizeof(now));
+		snprintf(gn_reload_hdr, sizeof(gn_reload_hdr),
+		    "X-Gotonet-Reload: failed at %s; rules loaded at %s kept", now, st->when);
+	} else {
+		ci_debug_printf(1, "gotonet: %s; rules not loaded, service gotonet disabled\n", why);
+		return CI_ERROR;
+	}
+	/* c-icap made a new service entry: counters and ISTag are set again */
+	gn_icap_label_stats(st);
+	ci_service_set_istag(srv, st->istag);
+	return CI_OK;
+}
+
+/*
+ * c-icap calls this before each reconfigure and at exit. The rules stay in
+ * memory (the module stays mapped): they are freed when a reload replaces
+ * them, or with the process. Not NULL in the service table: c-icap 0.5.10
+ * unregisters a service's directives only when it has a close function.
+ */
 static void
 gn_icap_close(void)
 {
-	struct gn_icap_state *st = gn_state;
-
-	gn_state = NULL;
-	if (st == NULL)
-		return;
-	gn_table_free(st->table);
-	free(st->rule_stat);
-	free(st);
 }
 
 /* May the answer be 206 with use-original-body (inside preview, or Allow: 204, 206)? */
@@ -380,6 +451,7 @@ gn_icap_decide(const struct gn_icap_state *st, ci_request_t *req, struct gn_icap
 
 	d->kind = GN_V_NONE;
 	d->rule = GN_NONE;
+	d->has_ri = 0;
 	if (gn_icap_target_parse(reqline, ci_http_request_get_header(req, "Host"),
 	    &d->target) == 0)
 		vh = gn_icap_lookup(st->table, d->target.host, d->target.hostlen, d->target.port);
@@ -417,6 +489,27 @@ gn_icap_decide(const struct gn_icap_state *st, ci_request_t *req, struct gn_icap
 	 */
 	if (d->kind == GN_V_BYPASS && !gn_is_connect(reqline))
 		d->kind = d->target.tls ? GN_V_BUMPED : GN_V_PLAIN;
+	d->has_ri = d->rule != GN_NONE && gn_table_rule_info(st->table, d->rule, &d->ri) == 0;
+}
+
+/*
+ * Does the HTTP request carry a header that could be one of ours, in any
+ * spelling? One pass over the headers, so that the common request without
+ * any pays for no removal attempts. headers[0] is the request line.
+ */
+static int
+gn_icap_has_ours(const ci_headers_list_t *h)
+{
+	int i;
+
+	for (i = 1; i < h->used; i++) {
+		if (h->headers[i][0] != 'X' && h->headers[i][0] != 'x')
+			continue;
+		if (gn_icap_header_is(h->headers[i], GN_HDR_BYPASS) ||
+		    gn_icap_header_is(h->headers[i], GN_HDR_ACTION))
+			return 1;
+	}
+	return 0;
 }
 
 /*
@@ -431,7 +524,7 @@ gn_icap_strip(ci_request_t *req)
 	ci_headers_list_t *h;
 	int i, n = 0;
 
-	if ((h = ci_http_request_headers(req)) == NULL)
+	if ((h = ci_http_request_headers(req)) == NULL || !gn_icap_has_ours(h))
 		return 0;
 	while (ci_headers_remove(h, GN_HDR_BYPASS))
 		n++;
@@ -444,21 +537,35 @@ gn_icap_strip(ci_request_t *req)
 	return n;
 }
 
+/* Copy "name: value" into line (size bytes), the value made safe for a header. */
+static void
+gn_icap_header_line(char *line, size_t size, const char *name, size_t namelen, const char *value)
+{
+	memcpy(line, name, namelen);
+	line[namelen] = ':';
+	line[namelen + 1] = ' ';
+	gn_icap_header_value(line + namelen + 2, size - namelen - 2, value);
+}
+
 static int
-gn_icap_mark(const struct gn_icap_state *st, ci_request_t *req, int32_t rule)
+gn_icap_mark(ci_request_t *req, const struct gn_rule_info *ri)
 {
 	char line[sizeof(GN_HDR_BYPASS ": ") + GN_LABEL_MAX];
-	struct gn_rule_info ri;
-	const size_t n = sizeof(GN_HDR_BYPASS ": ") - 1;
+	const char *action;
+	size_t n;
 
-	if (gn_table_rule_info(st->table, rule, &ri) == -1)
-		return -1;
-	memcpy(line, GN_HDR_BYPASS ": ", n);
 	/* an empty value would not match "req_header ... ." in squid.conf */
-	gn_icap_header_value(line + n, sizeof(line) - n, ri.label[0] != '\0' ? ri.label : ri.pattern);
+	gn_icap_header_line(line, sizeof(line), GN_HDR_BYPASS, sizeof(GN_HDR_BYPASS) - 1,
+	    ri->label[0] != '\0' ? ri->label : ri->pattern);
 	if (ci_http_request_add_header(req, line) == NULL)
 		return -1;
-	snprintf(line, sizeof(line), GN_HDR_ACTION ": %s", gn_action_name(ri.action));
+	/* the library's action names are plain tokens: no need to clean them */
+	action = gn_action_name(ri->action);
+	if ((n = strlen(action)) > GN_LABEL_MAX)
+		n = GN_LABEL_MAX;
+	memcpy(line, GN_HDR_ACTION ": ", sizeof(GN_HDR_ACTION ": ") - 1);
+	memcpy(line + sizeof(GN_HDR_ACTION ": ") - 1, action, n);
+	line[sizeof(GN_HDR_ACTION ": ") - 1 + n] = '\0';
 	if (ci_http_request_add_header(req, line) == NULL)
 		return -1;
 	return 0;
@@ -503,8 +610,7 @@ gn_icap_changed(ci_request_t *req, const char *data, int len)
 }
 
 static void
-gn_icap_log(const struct gn_icap_state *st, ci_request_t *req, const struct gn_icap_decision *d,
-    int stripped)
+gn_icap_log(ci_request_t *req, const struct gn_icap_decision *d, int stripped)
 {
 	const char *client = ci_headers_value(req->request_header, "X-Client-IP");
 	const char *method = req->type == ICAP_RESPMOD ? "RESPMOD" : "REQMOD";
@@ -512,25 +618,43 @@ gn_icap_log(const struct gn_icap_state *st, ci_request_t *req, const struct gn_i
 	const char *target = d->target.from != GN_ICAP_FROM_NONE ? d->target.host : "-";
 	const int tlen = d->target.from != GN_ICAP_FROM_NONE ? (int)d->target.hostlen : 1;
 	const unsigned port = d->target.port;
-	struct gn_rule_info ri;
 
 	if (client == NULL)
 		client = "-";
-	if (d->rule != GN_NONE && gn_table_rule_info(st->table, d->rule, &ri) == 0) {
+	if (d->has_ri) {
 		ci_debug_printf(1, "gotonet: %s %s %.*s port %u client %s: %s (%s:%u, label \"%s\")%s\n",
-		    method, verdict, tlen, target, port, client, ri.pattern, ri.file, ri.line,
-		    ri.label, stripped > 0 ? ", client header stripped" : "");
+		    method, verdict, tlen, target, port, client, d->ri.pattern, d->ri.file, d->ri.line,
+		    d->ri.label, stripped > 0 ? ", client header stripped" : "");
 	} else {
 		ci_debug_printf(1, "gotonet: %s %s %.*s port %u client %s%s\n", method, verdict,
 		    tlen, target, port, client, stripped > 0 ? ", client header stripped" : "");
 	}
 }
 
+/* "file:line" of a rule into buf, without printf on the request path. */
+static void
+gn_icap_where(char *buf, size_t size, const struct gn_rule_info *ri)
+{
+	char digits[16];
+	size_t n = strlen(ri->file), nd = 0;
+	unsigned line = ri->line;
+
+	do
+		digits[nd++] = (char)('0' + line % 10);
+	while ((line /= 10) != 0 && nd < sizeof(digits));
+	if (n + 1 + nd >= size)
+		n = size - 2 - nd;
+	memcpy(buf, ri->file, n);
+	buf[n++] = ':';
+	while (nd > 0)
+		buf[n++] = digits[--nd];
+	buf[n] = '\0';
+}
+
 static void
 gn_icap_account(const struct gn_icap_state *st, ci_request_t *req,
     const struct gn_icap_decision *d, int stripped)
 {
-	struct gn_rule_info ri;
 	char where[PATH_MAX + 16];
 
 	gn_stat_inc(gn_stat.requests);
@@ -563,12 +687,12 @@ gn_icap_account(const struct gn_icap_state *st, ci_request_t *req,
 		gn_stat_inc(gn_stat.stripped);
 
 	ci_request_set_str_attribute(req, "gotonet:verdict", gn_verdict_names[d->kind]);
-	if (d->rule != GN_NONE && gn_table_rule_info(st->table, d->rule, &ri) == 0) {
-		snprintf(where, sizeof(where), "%s:%u", ri.file, ri.line);
+	if (d->has_ri) {
+		gn_icap_where(where, sizeof(where), &d->ri);
 		ci_request_set_str_attribute(req, "gotonet:rule", where);
 	}
 	if (gn_conf_log_verdicts)
-		gn_icap_log(st, req, d, stripped);
+		gn_icap_log(req, d, stripped);
 }
 
 static int
@@ -600,7 +724,7 @@ gn_icap_preview(char *data, int len, ci_request_t *req)
 		if (ci_icap_add_xheader(req, "X-Next-Services: ") == NULL) {
 			ci_debug_printf(1, "gotonet: cannot add X-Next-Services\n");
 		}
-		if (req->type == ICAP_REQMOD && gn_icap_mark(st, req, d.rule) == -1) {
+		if (req->type == ICAP_REQMOD && (!d.has_ri || gn_icap_mark(req, &d.ri) == -1)) {
 			ci_debug_printf(1, "gotonet: cannot add %s to the request\n", GN_HDR_BYPASS);
 			d.kind = GN_V_ERROR;
 			ret = CI_MOD_ERROR;

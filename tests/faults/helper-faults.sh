@@ -20,21 +20,12 @@
 # unexpected fails it.
 set -u
 : "${top_srcdir:?}" "${top_builddir:?}"
-helper=$top_builddir/ext_gotonet_acl
-if [ ! -x "$helper" ]; then
-	echo "ERROR: $helper is not built" >&2
-	exit 99
-fi
-for t in python3 timeout; do
-	if ! command -v $t > /dev/null 2>&1; then
-		echo "SKIP: $t is needed to drive the helper"
-		exit 77
-	fi
-done
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/gn-hfaults.XXXXXX") || exit 99
-chmod 755 "$tmp"
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
+. "$top_srcdir/tests/faults/lib.sh"
+gf_need_helper
+helper=$GF_HELPER
+gf_need python3 timeout
+gn_setup
+tmp=$GN_T
 
 python3 - "$helper" "$tmp" "${GN_FAULTS_STRICT:-0}" <<'EOF'
 import os, signal, subprocess, sys, time
@@ -238,27 +229,25 @@ check(rc == 1 and "writing replies" in err,
       "stdout closed mid-stream: exit 1 with 'writing replies', no signal death (rc %s, %.1f s)" %
       (rc, time.time() - t0))
 
+# A shell line with $0 the helper, $1 the rules and $2... the rest of args:
+# (exit status, or None when it hung and was killed; its stderr).
+def run_sh(script, *args, timeout=10):
+    q = subprocess.Popen(["sh", "-c", script, helper, rules] + list(args), stderr=subprocess.PIPE)
+    try:
+        err = q.communicate(timeout=timeout)[1].decode(errors="replace")
+    except subprocess.TimeoutExpired:
+        q.kill()
+        q.wait()
+        return None, ""
+    return q.returncode, err
+
 # 2b. fd 1 closed outright (no pipe at all): a clean exit 1.
-q = subprocess.Popen(["sh", "-c", 'echo "1 - a.good.test 443 192.0.2.1 -" | "$0" -d none -r "$1" >&-', helper, rules],
-                     stderr=subprocess.PIPE)
-try:
-    err = q.communicate(timeout=10)[1].decode(errors="replace")
-    rc = q.returncode
-except subprocess.TimeoutExpired:
-    q.kill()
-    rc, err = None, ""
+rc, err = run_sh('echo "1 - a.good.test 443 192.0.2.1 -" | "$0" -d none -r "$1" >&-')
 check(rc == 1 and "writing replies" in err, "fd 1 closed: exit 1 with 'writing replies' (rc %s)" % rc)
 
 # 2c. fd 1 closed and -l LOGFILE: the log file must not become the answer channel.
 logf = tmp + "/decisions.log"
-q = subprocess.Popen(["sh", "-c", 'echo "1 - a.good.test 443 192.0.2.1 -" | "$0" -d none -l "$2" -r "$1" >&-',
-                      helper, rules, logf], stderr=subprocess.PIPE)
-try:
-    q.communicate(timeout=10)
-    rc = q.returncode
-except subprocess.TimeoutExpired:
-    q.kill()
-    rc = None
+rc, err = run_sh('echo "1 - a.good.test 443 192.0.2.1 -" | "$0" -d none -l "$2" -r "$1" >&-', logf)
 check(rc is not None, "fd 1 closed with -l: no hang")
 leaked = "1 OK " in read(logf)
 check(not leaked and rc != 0,
@@ -266,14 +255,7 @@ check(not leaked and rc != 0,
       "(rc %s, answer in log: %s)" % (rc, leaked))
 
 # 2d. fd 0 closed: a clean exit 1.
-q = subprocess.Popen(["sh", "-c", '"$0" -d none -r "$1" <&- >/dev/null', helper, rules],
-                     stderr=subprocess.PIPE)
-try:
-    err = q.communicate(timeout=10)[1].decode(errors="replace")
-    rc = q.returncode
-except subprocess.TimeoutExpired:
-    q.kill()
-    rc, err = None, ""
+rc, err = run_sh('"$0" -d none -r "$1" <&- >/dev/null')
 check(rc == 1 and "reading requests" in err, "fd 0 closed: exit 1 with 'reading requests' (rc %s)" % rc)
 
 # ---------------------------------------------------------------------------

@@ -21,9 +21,8 @@ set -u
 sq_init
 command -v xargs > /dev/null 2>&1 || sq_skip "xargs not found"
 
-fail=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+. "$top_srcdir/tests/faults/lib.sh"
+GN_T=$SQ_DIR
 
 N=${GN_KILL_FETCHES:-300}
 PAR=${GN_KILL_PARALLEL:-20}
@@ -48,7 +47,7 @@ done >> "$SQ_DIR/hosts"
 sq_hosts meet.goto.com www.example.test
 P=$SQ_ORIGIN_PORT
 sq_conf_gotonet "$SQ_DIR/bin/ext_gotonet_acl" "$SQ_DIR/gotonet.rules" "-d none" > "$SQ_DIR/gotonet.conf"
-grep -q 'concurrency=[1-9]' "$SQ_DIR/gotonet.conf" || bad "the shipped snippet has no helper concurrency"
+grep -q 'concurrency=[1-9]' "$SQ_DIR/gotonet.conf" || gn_fail "the shipped snippet has no helper concurrency"
 SQ_BUMP=1 SQ_LOGFORMAT=gotonet sq_conf main "include $SQ_DIR/gotonet.conf"
 sq_start main
 cat "$SQ_DIR/origin-ca.pem" "$SQ_DIR/bump-ca.pem" > "$SQ_DIR/trust.pem"
@@ -110,10 +109,10 @@ wait $killer 2> /dev/null
 kills=$(wc -l < "$SQ_DIR/kills")
 sq_log "$N fetches, $PAR in parallel, in $((t1 - t0)) s; $kills helper processes killed"
 
-[ "$(wc -l < "$SQ_DIR/results")" -eq "$N" ] && ok "every fetch finished ($N)" ||
-    bad "$(wc -l < "$SQ_DIR/results") of $N fetches finished"
-[ "$kills" -ge 1 ] && ok "helpers were killed during the load ($kills)" ||
-    bad "no helper was killed: the test proved nothing"
+[ "$(wc -l < "$SQ_DIR/results")" -eq "$N" ] && gn_ok "every fetch finished ($N)" ||
+    gn_fail "$(wc -l < "$SQ_DIR/results") of $N fetches finished"
+[ "$kills" -ge 1 ] && gn_ok "helpers were killed during the load ($kills)" ||
+    gn_fail "no helper was killed: the test proved nothing"
 # Squid 5.7 itself does not always survive this: "assertion failed:
 # Write.cc:40" right after "helperDispatch: Helper ... has crashed", or FATAL
 # "crashing too rapidly". An outage, never a bypass; reported, not failed,
@@ -121,10 +120,9 @@ sq_log "$N fetches, $PAR in parallel, in $((t1 - t0)) s; $kills helper processes
 alive=1
 if ! kill -0 "$SQ_PID_main" 2> /dev/null; then
 	alive=0
-	echo "XFAIL: squid exited while its helpers were killed: $(grep -E 'assertion failed|FATAL' "$SQ_DIR/main/cache.log" | head -2 | tr '\n' ' ') (Squid 5.7 defect, not gotonet's)"
-	[ "${GN_FAULTS_STRICT:-0}" = 1 ] && bad "squid exited (strict mode)"
+	gf_xfail "squid exited while its helpers were killed: $(grep -E 'assertion failed|FATAL' "$SQ_DIR/main/cache.log" | head -2 | tr '\n' ' ') (Squid 5.7 defect, not gotonet's)"
 else
-	ok "squid survived"
+	gn_ok "squid survived"
 fi
 
 for kind in vendor other spoof; do
@@ -134,16 +132,16 @@ for kind in vendor other spoof; do
 	done
 done
 wrong=$(awk '($2 == "other" || $2 == "spoof") && $4 == "spliced"' "$SQ_DIR/results")
-[ -z "$wrong" ] && ok "zero wrong verdicts: no unlisted host spliced, no spoofed SNI spliced" ||
-    bad "wrongly spliced: $(echo "$wrong" | head -5)"
+[ -z "$wrong" ] && gn_ok "zero wrong verdicts: no unlisted host spliced, no spoofed SNI spliced" ||
+    gn_fail "wrongly spliced: $(echo "$wrong" | head -5)"
 n=$(awk '$2 == "vendor" && $4 == "spliced"' "$SQ_DIR/results" | wc -l)
 if [ "$n" -gt 0 ]; then
-	ok "vendor fetches spliced during the load ($n)"
+	gn_ok "vendor fetches spliced during the load ($n)"
 elif [ "$alive" = 0 ]; then
 	# Squid's own crash (above) can come before the first vendor fetch: an outage, not a bypass.
-	echo "XFAIL: no vendor fetch spliced before squid exited (Squid 5.7 defect, not gotonet's)"
+	gf_xfail "no vendor fetch spliced before squid exited (Squid 5.7 defect, not gotonet's)"
 else
-	bad "no vendor fetch spliced"
+	gn_fail "no vendor fetch spliced"
 fi
 if [ $alive = 0 ]; then
 	# Start it again (same config) to show that serving resumes.
@@ -156,11 +154,11 @@ nb=$(grep -c "CONNECT .* HIER_DIRECT/.* bypass=yes" "$SQ_DIR/main/access.log")
 if [ $alive = 0 ]; then
 	echo "# (squid died: tunnels open at that moment were never logged; mark check skipped)"
 else
-	[ "$nb" -ge "$n" ] && ok "every splice carries the helper's mark in access.log ($nb >= $n)" ||
-	    bad "$n splices but only $nb tunnels with bypass=yes in access.log"
+	[ "$nb" -ge "$n" ] && gn_ok "every splice carries the helper's mark in access.log ($nb >= $n)" ||
+	    gn_fail "$n splices but only $nb tunnels with bypass=yes in access.log"
 fi
 ! grep -E "CONNECT o[0-9]+.example.test:$P .*bypass=yes" "$SQ_DIR/main/access.log" | grep -q . &&
-    ok "access.log: no unlisted CONNECT with bypass=yes" || bad "access.log: an unlisted CONNECT has bypass=yes"
+    gn_ok "access.log: no unlisted CONNECT with bypass=yes" || gn_fail "access.log: an unlisted CONNECT has bypass=yes"
 
 # Serving resumes once the killing stops.
 resumed=0
@@ -170,18 +168,18 @@ while [ $i -lt 20 ]; do
 	[ "$(sq_outcome main "https://meet.goto.com:$P/after")" = spliced ] && { resumed=$i; break; }
 	sleep 0.5
 done
-[ $resumed -gt 0 ] && ok "after the load a vendor name is spliced again (attempt $resumed)" ||
-    bad "vendor names not spliced after the load"
+[ $resumed -gt 0 ] && gn_ok "after the load a vendor name is spliced again (attempt $resumed)" ||
+    gn_fail "vendor names not spliced after the load"
 r=$(sq_outcome main "https://www.example.test:$P/after")
-[ "$r" = bumped ] && ok "after the load other names are bumped" || bad "www.example.test after the load: $r"
-[ -n "$(sq_children "$SQ_PID_main" ext_gotonet_acl)" ] && ok "squid runs new helpers" || bad "no helper running"
+[ "$r" = bumped ] && gn_ok "after the load other names are bumped" || gn_fail "www.example.test after the load: $r"
+[ -n "$(sq_children "$SQ_PID_main" ext_gotonet_acl)" ] && gn_ok "squid runs new helpers" || gn_fail "no helper running"
 if grep -Eq "WARNING: external_acl_type #Hlpr[0-9]* exited|Helper external_acl_type #Hlpr[0-9]* has crashed" \
     "$SQ_DIR/main/cache.log"; then
-	ok "cache.log reports the dead helpers"
+	gn_ok "cache.log reports the dead helpers"
 elif [ "$alive" = 0 ]; then
-	echo "XFAIL: squid died before it logged the dead helpers (Squid 5.7 defect, not gotonet's)"
+	gf_xfail "squid died before it logged the dead helpers (Squid 5.7 defect, not gotonet's)"
 else
-	bad "no helper exit in cache.log"
+	gn_fail "no helper exit in cache.log"
 fi
 sq_stop main
-exit $fail
+gn_finish

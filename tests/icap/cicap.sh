@@ -2,10 +2,14 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # srv_gotonet inside the real c-icap server, driven with c-icap-client: OPTIONS,
 # REQMOD and RESPMOD answers, spoofed headers, bodies, stats, access log,
-# reconfigure with new, shipped, broken and empty rules.
+# reconfigure with new, shipped, broken, empty and missing rules (the rules in
+# force stay), a kept-alive connection across a reload, and broken, empty and
+# missing rules at start (the service refuses to run), with raw REQMODs
+# where c-icap-client would stop at a failed OPTIONS.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/icap/lib.sh"
 
 gn_need_cicap
+command -v python3 >/dev/null 2>&1 || gn_skip "python3 not installed (raw ICAP requests)"
 gn_setup
 cp "$top_srcdir/tests/icap/data/test.rules" "$GN_T/rules"
 gn_cicap_start "$GN_T/rules"
@@ -223,7 +227,12 @@ gn_check "LogVerdicts: bypass logged with rule and label" grep -q \
 gn_check "LogVerdicts: none logged" \
     grep -q "gotonet: REQMOD none www.example.com port 443 client 10.1.2.4\$" "$GN_T/server.log"
 
-# --- a broken rules file: the service refuses to run, every error logged ---
+# --- reconfigure with a broken rules file: every error logged, the rules in force stay ---
+gn_icap "$O" -s gotonet
+istag_kept=$(gn_icap_header "$O" ISTag)
+rules_kept=$(gn_icap_header "$O" X-Gotonet-Rules)
+digest_kept=$(echo "$rules_kept" | sed -n 's/.*digest \([0-9a-f]*\)$/\1/p')
+shipped_version=$(echo "$rules_kept" | sed -n 's/.*version "\(.*\)"; digest.*/\1/p')
 cp "$top_srcdir/tests/icap/data/broken.rules" "$GN_T/rules"
 gn_cicap_conf "$GN_T/rules"
 gn_cicap_reconfigure
@@ -231,41 +240,165 @@ gn_check "broken rules on reconfigure: error line 4 logged" \
     grep -q "gotonet: $GN_T/rules:4: unknown attribute 'critcal'" "$GN_T/server.log"
 gn_check "broken rules on reconfigure: error line 5 logged" \
     grep -q "gotonet: $GN_T/rules:5: '173.199.12.0/18' has host bits set" "$GN_T/server.log"
-gn_check "broken rules on reconfigure: service disabled" \
-    grep -q "gotonet: 2 errors in $GN_T/rules; rules not loaded, service gotonet disabled" "$GN_T/server.log"
-gn_icap "$O" -s gotonet -method CONNECT -req meet.goto.test:443
-gn_check "broken rules: CONNECT of a listed name is not answered with a bypass" \
-    sh -c '! grep -q X-Gotonet-Bypass "$1"' _ "$O"
+gn_check "broken rules on reconfigure: 'keeping the rules loaded at ... from ... (version, digest)' logged" \
+    grep -q "gotonet: 2 errors in $GN_T/rules; rules not loaded, keeping the rules loaded at [0-9-]* [0-9:]* UTC from $top_srcdir/etc/gotonet.rules (version \"$shipped_version\", digest $digest_kept)\$" \
+    "$GN_T/server.log"
+gn_check "broken rules on reconfigure: the service is not disabled" \
+    sh -c '! grep -q "service gotonet disabled" "$1"' _ "$GN_T/server.log"
+# What Squid gets (raw REQMODs, each on a new connection, all answered by the
+# children forked after the reload).
+gn_reqmod "$O" "CONNECT meet.goto.com:443"
+gn_check "broken rules on reconfigure: REQMOD of a CONNECT listed before is still 200 with its label" \
+    test "$(gn_raw_status "$O")" = 200 -a \
+    "$(gn_raw_http_header "$O" X-Gotonet-Bypass)" = "Central domain for starting sessions"
+gn_check "broken rules on reconfigure: ... and the ISTag of the kept rules" \
+    test "$(gn_raw_icap_header "$O" ISTag)" = "$istag_kept"
+gn_reqmod "$O" "CONNECT meet.goto.test:443"
+gn_check "broken rules on reconfigure: a name listed only in the broken file is not marked (204)" \
+    test "$(gn_raw_status "$O")" = 204
+gn_reqmod "$O" "CONNECT other.test:443" "X-Gotonet-Bypass: x" "X-Gotonet-Action: splice,direct"
+gn_check "broken rules on reconfigure: client-sent X-Gotonet-* headers still stripped (200 without them)" \
+    test "$(gn_raw_status "$O")" = 200 -a -z "$(gn_raw_http_header "$O" X-Gotonet-Bypass)" -a \
+    -z "$(gn_raw_http_header "$O" X-Gotonet-Action)"
 gn_icap "$O" -s gotonet
-gn_check "broken rules: OPTIONS answers 500" test "$(gn_icap_status "$O")" = 500
+gn_check "broken rules on reconfigure: OPTIONS 200, same ISTag and X-Gotonet-Rules" \
+    test "$(gn_icap_status "$O")" = 200 -a "$(gn_icap_header "$O" ISTag)" = "$istag_kept" -a \
+    "$(gn_icap_header "$O" X-Gotonet-Rules)" = "$rules_kept"
+gn_check "broken rules on reconfigure: OPTIONS says the reload failed (X-Gotonet-Reload)" \
+    sh -c 'echo "$1" | grep -q "^failed at [0-9-]* [0-9:]* UTC; rules loaded at [0-9-]* [0-9:]* UTC kept$"' \
+    _ "$(gn_icap_header "$O" X-Gotonet-Reload)"
+# an empty file and a missing one are refused the same way
+: > "$GN_T/rules"
+gn_cicap_reconfigure
+gn_check "empty rules on reconfigure: refused, the rules kept" \
+    grep -q "gotonet: $GN_T/rules has no rules; rules not loaded, keeping the rules loaded at .* digest $digest_kept)\$" \
+    "$GN_T/server.log"
+gn_cicap_conf "$GN_T/missing.rules"
+gn_cicap_reconfigure
+gn_check "missing rules on reconfigure: the reason logged" \
+    grep -q "gotonet: $GN_T/missing.rules: cannot open: No such file" "$GN_T/server.log"
+gn_reqmod "$O" "CONNECT meet.goto.com:443"
+gn_check "missing rules on reconfigure: the kept rules still mark a listed CONNECT" \
+    test "$(gn_raw_status "$O")" = 200 -a -n "$(gn_raw_http_header "$O" X-Gotonet-Bypass)"
+# fixed and reloaded: the new rules, no more X-Gotonet-Reload
+cp "$top_srcdir/tests/icap/data/test.rules" "$GN_T/rules"
+gn_cicap_conf "$GN_T/rules"
+gn_cicap_reconfigure
+gn_reqmod "$O" "CONNECT meet.goto.test:443"
+gn_check "fixed and reloaded: the new rules in force" \
+    test "$(gn_raw_status "$O")" = 200 -a "$(gn_raw_http_header "$O" X-Gotonet-Bypass)" = "Central domain (test)"
+gn_icap "$O" -s gotonet
+gn_check "fixed and reloaded: ISTag of the new rules ($istag1), no X-Gotonet-Reload" \
+    test "$(gn_icap_header "$O" ISTag)" = "$istag1" -a -z "$(gn_icap_header "$O" X-Gotonet-Reload)"
+
+# --- a kept-alive connection opened before a reload ---
+# c-icap's children of before the reload answer one more request on each
+# kept-alive connection they hold, with what they had loaded, then close it
+# (srv_gotonet(8), "Reloading"). Here the reload adds a rule.
+mkfifo "$GN_T/go"
+python3 - "$GN_CICAP_PORT" "$GN_T/go" > "$GN_T/keepalive.out" 2>&1 <<'PY' &
+import socket, sys
+port, go = int(sys.argv[1]), sys.argv[2]
+def reqmod(s, line):
+    http = "%s HTTP/1.1\r\nHost: x\r\n\r\n" % line
+    s.sendall(("REQMOD icap://127.0.0.1:%d/gotonet ICAP/1.0\r\nHost: 127.0.0.1\r\nAllow: 204\r\n"
+               "Encapsulated: req-hdr=0, null-body=%d\r\n\r\n%s" % (port, len(http), http)).encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            return "closed"
+        data += chunk
+    head = data.split(b"\r\n\r\n")[0].decode(errors="replace")
+    conn = [h.split(":", 1)[1].strip() for h in head.split("\r\n") if h.lower().startswith("connection:")]
+    return "%s connection=%s" % (head.split(" ")[1], conn[0] if conn else "-")
+s = socket.create_connection(("127.0.0.1", port), 5)
+s.settimeout(10)
+print("before", reqmod(s, "CONNECT later.test:443"), flush=True)
+open(go).read()
+print("after", reqmod(s, "CONNECT later.test:443"))
+try:
+    print("then", reqmod(s, "CONNECT later.test:443"))
+except OSError:
+    print("then closed")
+PY
+ka_pid=$!
+GN_PIDS="$GN_PIDS $ka_pid"
+i=0
+while ! grep -q '^before' "$GN_T/keepalive.out" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+echo 'later.test label="added later"' >> "$GN_T/rules"
+gn_cicap_reconfigure nowait
+timeout 10 sh -c 'echo go > "$1"' _ "$GN_T/go"
+wait "$ka_pid"
+gn_forget_pid "$ka_pid"
+gn_check "kept-alive connection: unlisted before the reload (204)" grep -q '^before 204 connection=keep-alive$' "$GN_T/keepalive.out"
+gn_check "kept-alive connection: the next request answered by the old child with the old rules, then closed" \
+    grep -q '^after 204 connection=close$' "$GN_T/keepalive.out"
+gn_check "kept-alive connection: nothing more on it" grep -q '^then closed$' "$GN_T/keepalive.out"
+gn_reqmod "$O" "CONNECT later.test:443"
+gn_check "a new connection after the reload: the new rule in force" \
+    test "$(gn_raw_status "$O")" = 200 -a "$(gn_raw_http_header "$O" X-Gotonet-Bypass)" = "added later"
 gn_cicap_stop
 
-# a fresh start with the broken file: c-icap itself starts (and exits 0), the service does not
+# --- a broken rules file at start: the service refuses to run, every error logged ---
+# c-icap itself starts (and exits 0); the service answers nothing but 500.
 : > "$GN_T/server.log"
+cp "$top_srcdir/tests/icap/data/broken.rules" "$GN_T/rules"
 gn_cicap_start "$GN_T/rules"
 gn_check "broken rules at start: errors logged as file:line" \
     grep -q "gotonet: $GN_T/rules:4: unknown attribute 'critcal'" "$GN_T/server.log"
-gn_icap "$O" -s gotonet -method CONNECT -req meet.goto.test:443
-gn_check "broken rules at start: REQMOD is not answered with a bypass" \
-    sh -c '! grep -q X-Gotonet-Bypass "$1"' _ "$O"
-gn_icap "$O" -s echo
-gn_check "broken rules at start: the other services still work" test "$(gn_icap_status "$O")" = 200
+gn_check "broken rules at start: service disabled" \
+    grep -q "gotonet: 2 errors in $GN_T/rules; rules not loaded, service gotonet disabled\$" "$GN_T/server.log"
+# broken_refused WHEN: what Squid gets from the disabled service
+broken_refused()
+{
+	gn_reqmod "$O" "CONNECT meet.goto.test:443"
+	gn_check "$1: REQMOD of a listed CONNECT answered ICAP 500 (got $(gn_raw_status "$O"))" \
+	    test "$(gn_raw_status "$O")" = 500
+	gn_check "$1: ... without any X-Gotonet-Bypass" sh -c '! grep -qi "^X-Gotonet-Bypass" "$1"' _ "$O"
+	gn_reqmod "$O" "CONNECT other.test:443" "X-Gotonet-Action: splice,direct"
+	gn_check "$1: REQMOD with a client-sent X-Gotonet-Action answered 500, not passed (got $(gn_raw_status "$O"))" \
+	    test "$(gn_raw_status "$O")" = 500
+	gn_reqmod "$O" "GET http://other.test/"
+	gn_check "$1: REQMOD of an unlisted URL answered 500 too (got $(gn_raw_status "$O"))" \
+	    test "$(gn_raw_status "$O")" = 500
+	gn_icap "$O" -s gotonet
+	gn_check "$1: OPTIONS answers 500" test "$(gn_icap_status "$O")" = 500
+	gn_icap "$O" -s echo
+	gn_check "$1: the other services still work" test "$(gn_icap_status "$O")" = 200
+}
+broken_refused "broken rules at start"
+# reloading a file that is still broken leaves it disabled; a fixed one starts it
+gn_cicap_reconfigure
+gn_check "still broken on reconfigure: disabled again (nothing was ever loaded)" \
+    test "$(grep -c "gotonet: 2 errors in $GN_T/rules; rules not loaded, service gotonet disabled\$" "$GN_T/server.log")" -eq 2
+broken_refused "still broken on reconfigure"
+cp "$top_srcdir/tests/icap/data/test.rules" "$GN_T/rules"
+gn_cicap_reconfigure
+gn_reqmod "$O" "CONNECT meet.goto.test:443"
+gn_check "broken at start, fixed, reconfigure: the service runs" \
+    test "$(gn_raw_status "$O")" = 200 -a "$(gn_raw_http_header "$O" X-Gotonet-Bypass)" = "Central domain (test)"
 gn_cicap_stop
 
 # an empty list is refused too: never run without rules
 : > "$GN_T/server.log"
 cp "$top_srcdir/tests/icap/data/empty.rules" "$GN_T/rules"
 gn_cicap_start "$GN_T/rules"
-gn_check "empty rules: refused" grep -q "gotonet: $GN_T/rules has no rules; service gotonet disabled" "$GN_T/server.log"
-gn_icap "$O" -s gotonet
-gn_check "empty rules: OPTIONS answers 500" test "$(gn_icap_status "$O")" = 500
+gn_check "empty rules at start: refused" \
+    grep -q "gotonet: $GN_T/rules has no rules; rules not loaded, service gotonet disabled" "$GN_T/server.log"
+gn_reqmod "$O" "CONNECT meet.goto.test:443"
+gn_check "empty rules at start: REQMOD answered 500" test "$(gn_raw_status "$O")" = 500
 gn_cicap_stop
 
 # a missing rules file
 : > "$GN_T/server.log"
 gn_cicap_start "$GN_T/missing.rules"
-gn_check "missing rules file: refused with the reason" \
-    grep -q "gotonet: .*missing.rules.*No such file" "$GN_T/server.log"
+gn_check "missing rules file at start: refused with the reason" \
+    grep -q "gotonet: $GN_T/missing.rules: cannot open: No such file" "$GN_T/server.log"
+gn_check "missing rules file at start: service disabled" \
+    grep -q "rules not loaded, service gotonet disabled" "$GN_T/server.log"
+gn_reqmod "$O" "CONNECT meet.goto.test:443"
+gn_check "missing rules file at start: REQMOD answered 500" test "$(gn_raw_status "$O")" = 500
 gn_cicap_stop
 
 gn_finish

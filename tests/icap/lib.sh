@@ -265,10 +265,16 @@ gn_sq_cleanup()
 	sq_cleanup
 }
 
-# Ask c-icap to reload everything and wait until it has. c-icap ignores a
-# reconfigure while the children of the previous one are still exiting: retry.
+# gn_cicap_reconfigure [nowait]: ask c-icap to reload everything and wait
+# until it has. c-icap ignores a reconfigure while the children of the
+# previous one are still exiting: retry. Then, unless told "nowait", wait
+# until the children of before the reload are gone: each of them answers one
+# more request on every kept-alive connection it holds, with what it had
+# loaded (mpmt_server.c thread_main), so only then does every answer come
+# from the new configuration.
 gn_cicap_reconfigure()
 {
+	_old=$(pgrep -P "$GN_CICAP_PID" 2>/dev/null)
 	_i=0
 	while :; do
 		_n=$(grep -c -e 'Going to reconfigure' -e 'reconfigure pending' "$GN_T/server.log")
@@ -291,6 +297,15 @@ gn_cicap_reconfigure()
 		sleep 0.1
 		_i=$((_i + 1))
 	done
+	[ "${1:-}" != nowait ] || return 0
+	_i=0
+	for _k in $_old; do
+		while kill -0 "$_k" 2>/dev/null; do
+			[ $_i -lt 400 ] || gn_fatal "c-icap child $_k of before the reconfigure still runs after 40 s"
+			sleep 0.1
+			_i=$((_i + 1))
+		done
+	done
 }
 
 # gn_icap OUT ARGS...: one c-icap-client exchange, verbose output in OUT.
@@ -307,6 +322,89 @@ gn_icap()
 		echo "note: no answer read by c-icap-client, asking again" >&2
 		_i=$((_i + 1))
 	done
+}
+
+# gn_reqmod OUT REQUEST-LINE [HTTP-HEADER...]: one REQMOD for the gotonet
+# service on a new connection, written by hand: c-icap-client sends OPTIONS
+# first and gives up when they fail, so it never shows what a REQMOD gets
+# from a disabled service. The HTTP request (with a Host header from the
+# request line) has no body; the ICAP request says "Allow: 204" like Squid.
+# OUT gets the ICAP status line and headers, an empty line, then the
+# encapsulated HTTP headers when there are any, without CRs; "none" alone
+# when no ICAP answer came. Read it with gn_raw_status, gn_raw_icap_header
+# and gn_raw_http_header.
+gn_reqmod()
+{
+	_out=$1
+	shift
+	python3 - "$GN_CICAP_PORT" "$@" > "$_out" <<'PY'
+import re, socket, sys
+port, line, extra = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+target = line.split()[1]
+host = target.split("/")[2] if "://" in target else target
+http = "%s HTTP/1.1\r\nHost: %s\r\n%s\r\n" % (line, host, "".join(h + "\r\n" for h in extra))
+icap = ("REQMOD icap://127.0.0.1:%d/gotonet ICAP/1.0\r\nHost: 127.0.0.1\r\nAllow: 204\r\n"
+        "Encapsulated: req-hdr=0, null-body=%d\r\n\r\n" % (port, len(http)))
+data = b""
+try:
+    s = socket.create_connection(("127.0.0.1", port), 5)
+    s.settimeout(5)
+    s.sendall((icap + http).encode())
+    # the ICAP head, then as many bytes as Encapsulated says precede null-body
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    m = re.search(rb"(?im)^Encapsulated:.*null-body=(\d+)", head)
+    want = int(m.group(1)) if m and re.search(rb"(?im)^Encapsulated:.*req-hdr=", head) else 0
+    while len(rest) < want:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    s.close()
+except OSError:
+    pass
+if not data.startswith(b"ICAP/1.0 "):
+    print("none")
+    sys.exit(0)
+sys.stdout.write(head.decode(errors="replace").replace("\r", "") + "\n\n")
+if want:
+    sys.stdout.write(rest[:want].decode(errors="replace").replace("\r", ""))
+PY
+}
+
+# gn_raw_status OUT: the ICAP status code of a gn_reqmod answer, or "none".
+gn_raw_status()
+{
+	awk 'NR == 1 { print ($1 == "none") ? "none" : $2; exit }' "$1"
+}
+
+# gn_raw_icap_header OUT NAME / gn_raw_http_header OUT NAME: the values of a
+# header (any case) in the ICAP head or the encapsulated HTTP request of a
+# gn_reqmod answer, one a line.
+gn_raw_icap_header()
+{
+	awk 'NR > 1 && $0 == "" { exit } NR > 1 { print }' "$1" | gn_header_values "$2"
+}
+
+gn_raw_http_header()
+{
+	awk 'f { print } !f && NR > 1 && $0 == "" { f = NR }' "$1" | gn_header_values "$2"
+}
+
+gn_header_values()
+{
+	awk -v name="$1" '{
+		i = index($0, ":")
+		if (i > 0 && tolower(substr($0, 1, i - 1)) == tolower(name)) {
+			v = substr($0, i + 1)
+			sub(/^[ \t]+/, "", v)
+			print v
+		}
+	}'
 }
 
 # ICAP status code in a c-icap-client output.
@@ -357,6 +455,33 @@ gn_has_icap_header()
 }
 
 # --- for the Squid tests ------------------------------------------------------
+
+# gn_sq_setup: for the Squid tests, after gn_need_cicap: tests/lib/squid-env.sh
+# (sq_init skips without squid-openssl), its temporary directory as GN_T, and
+# gn_sq_cleanup at exit.
+gn_sq_setup()
+{
+	. "$top_srcdir/tests/lib/squid-env.sh"
+	sq_init
+	trap gn_sq_cleanup EXIT
+	GN_T=$SQ_DIR
+}
+
+# gn_sq_scene NAME...: the TLS scene of the Squid tests (tests/lib/squid-env.sh):
+# an origin CA and Squid's bump CA (SQ_ORIGIN_CA, SQ_BUMP_CA), the HTTPS
+# origin with a certificate for the names, on port $o, and the names mapped
+# to 127.0.0.1 in Squid's hosts_file.
+gn_sq_scene()
+{
+	SQ_ORIGIN_CA="gotonet test origin CA"
+	SQ_BUMP_CA="gotonet test bump CA"
+	sq_make_ca origin "$SQ_ORIGIN_CA"
+	sq_make_ca bump "$SQ_BUMP_CA"
+	sq_make_cert origin site "$@"
+	sq_origin_start site
+	sq_hosts "$@"
+	o=$SQ_ORIGIN_PORT
+}
 
 # A plain HTTP origin on 127.0.0.1 (a few lines of Perl), on a port the kernel
 # picks (GN_HTTP_PORT): answers every request with 200 and appends its request

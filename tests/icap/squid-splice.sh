@@ -7,26 +7,13 @@
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/icap/lib.sh"
 gn_need_cicap
-. "$top_srcdir/tests/lib/squid-env.sh"
-sq_init
-trap gn_sq_cleanup EXIT
-GN_T=$SQ_DIR
+gn_sq_setup
 
-names="meet.goto.test other.test inspect.goto.test listed.example"
-SQ_ORIGIN_CA="gotonet test origin CA"
-SQ_BUMP_CA="gotonet test bump CA"
-sq_make_ca origin "$SQ_ORIGIN_CA"
-sq_make_ca bump "$SQ_BUMP_CA"
-# shellcheck disable=SC2086
-sq_make_cert origin site $names
-sq_origin_start site
-# shellcheck disable=SC2086
-sq_hosts $names
+gn_sq_scene meet.goto.test other.test inspect.goto.test listed.example
 gn_cicap_start "$top_srcdir/tests/icap/data/test.rules"
 gn_squid_icap_conf single > "$SQ_DIR/gotonet-icap.conf"
 SQ_BUMP=1 SQ_LOGFORMAT=gntest sq_conf main "$GN_SQUID_LOGFORMAT" "include $SQ_DIR/gotonet-icap.conf"
 sq_start main
-o=$SQ_ORIGIN_PORT
 
 # expect DESCRIPTION spliced|bumped URL [curl options...]
 expect()

@@ -54,6 +54,21 @@ check_header_helpers(void)
 		printf("FAIL header value truncation: got '%s'\n", buf);
 		fails++;
 	}
+	gn_icap_header_value(buf, 4, "ab\ncd");
+	if (strcmp(buf, "ab?") != 0) {
+		printf("FAIL header value truncation at a control character: got '%s'\n", buf);
+		fails++;
+	}
+	gn_icap_header_value(buf, sizeof(buf), "\x7f\x01" "Caf\xc3\xa9 \t(x)\r");
+	if (strcmp(buf, "??Caf\xc3\xa9 ?(x)?") != 0) {
+		printf("FAIL header value: DEL, controls at both ends, UTF-8 kept: got '%s'\n", buf);
+		fails++;
+	}
+	gn_icap_header_value(buf, 1, "abc");
+	if (buf[0] != '\0') {
+		printf("FAIL header value in 1 byte: got '%s'\n", buf);
+		fails++;
+	}
 	if (!gn_icap_header_is("x-gotonet-bypass: 1", "X-Gotonet-Bypass") ||
 	    !gn_icap_header_is("X-Gotonet-Bypass \t: 1", "X-Gotonet-Bypass") ||
 	    gn_icap_header_is("X-Gotonet-Bypassed: 1", "X-Gotonet-Bypass") ||
