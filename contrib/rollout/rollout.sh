@@ -188,7 +188,7 @@ printf reconfigure > $(q "$icap_ctl") || exit 1
 i=0 pending=0
 while :; do
 	new=\$(tail -n +\$((before + 1)) \"\$log\" | grep -e 'gotonet: ' -e 'reconfigure pending')
-	printf '%s\\n' \"\$new\" | grep -q -e $(q "rules loaded from $live .*ISTag ") -e 'service gotonet disabled' && break
+	printf '%s\\n' \"\$new\" | grep -q -e $(q "rules loaded from $live .*ISTag ") -e 'rules not loaded' && break
 	[ \$i -ge $wait ] && break
 	# the children of a previous reconfigure are still exiting: ask again
 	n=\$(printf '%s\\n' \"\$new\" | grep -c 'reconfigure pending')
@@ -200,7 +200,7 @@ while :; do
 	i=\$((i + 1))
 done
 printf '%s\\n' \"\$new\" | grep 'gotonet: '
-printf '%s\\n' \"\$new\" | grep -q 'service gotonet disabled' && exit 1
+printf '%s\\n' \"\$new\" | grep -q 'rules not loaded' && exit 1
 printf '%s\\n' \"\$new\" | grep -q $(q "ISTag CI0001-gn$digest)")"
 s_check_list="$rgotonet lint -R -r $(q "$live")"
 s_check_istag="c-icap-client -i 127.0.0.1 -p $icap_port -s gotonet -v 2>&1 | grep -i -e '^[[:space:]]*ISTag:' -e '^[[:space:]]*X-Gotonet-Rules:'"
