@@ -118,6 +118,14 @@ rule_target(const struct gn_rule_info *r, char *buf, size_t len)
 }
 
 /*
+ * The fields Squid sends, as in the external_acl_type format of
+ * etc/squid/gotonet.conf: %ssl::>sni %>rd %>rP (-F sni,host,port), or with
+ * the client address too (%>a, the helper's default -F sni,host,port,client).
+ * Squid appends "-" for %DATA either way.
+ */
+static int with_client;
+
+/*
  * Request lines for a rules file: half aimed at rules (names with the same
  * SNI, addresses without one), half at names and addresses nobody lists.
  */
@@ -127,7 +135,7 @@ make_set(struct qset *q)
 	struct gn_diag d;
 	struct gn_table *t;
 	struct gn_rule_info r;
-	size_t i, n, tries;
+	size_t i, n, o, tries;
 	char target[256], line[600];
 
 	gn_diag_init(&d);
@@ -157,12 +165,13 @@ make_set(struct qset *q)
 			    (unsigned)(rnd() % 256), (unsigned)(rnd() % 256));
 		}
 		if (strchr(target, ':') != NULL || strspn(target, "0123456789.") == strlen(target))
-			snprintf(line, sizeof(line), "- %s%s%s 443 10.%u.%u.%u -", v6 ? "%5B" : "", target,
-			    v6 ? "%5D" : "", (unsigned)(rnd() % 256), (unsigned)(rnd() % 256),
-			    (unsigned)(rnd() % 256));
+			o = (size_t)snprintf(line, sizeof(line), "- %s%s%s 443", v6 ? "%5B" : "", target,
+			    v6 ? "%5D" : "");
 		else
-			snprintf(line, sizeof(line), "%s %s 443 10.%u.%u.%u -", target, target,
-			    (unsigned)(rnd() % 256), (unsigned)(rnd() % 256), (unsigned)(rnd() % 256));
+			o = (size_t)snprintf(line, sizeof(line), "%s %s 443", target, target);
+		/* The same random draws either way: both formats ask the same questions. */
+		snprintf(line + o, sizeof(line) - o, with_client ? " 10.%u.%u.%u -" : " -",
+		    (unsigned)(rnd() % 256), (unsigned)(rnd() % 256), (unsigned)(rnd() % 256));
 		q->lines[i] = xstrdup(line);
 	}
 	q->nlines = POOL;
@@ -406,8 +415,10 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: helperbench [-n lines] [-L round-trips] [-R runs] -s NAME=RULES ... -h NAME|SET|COMMAND ...\n"
-	    "       helperbench [-n lines] -s NAME=RULES -D NAME    (write that input to stdout)\n"
+	    "usage: helperbench [-c] [-n lines] [-L round-trips] [-R runs] -s NAME=RULES ... -h NAME|SET|COMMAND ...\n"
+	    "       helperbench [-c] [-n lines] -s NAME=RULES -D NAME    (write that input to stdout)\n"
+	    "  -c  send the client address too (SNI HOST PORT CLIENT -, for -F sni,host,port,client);\n"
+	    "      by default SNI HOST PORT - as the shipped snippet's %%ssl::>sni %%>rd %%>rP\n"
 	    "  -s  a query set: request lines aimed at RULES (half hits, half misses)\n"
 	    "  -h  a helper: NAME, the query set it gets, the shell command that runs it;\n"
 	    "      the first helper is the baseline, one named 'python' is the second one\n");
@@ -426,8 +437,11 @@ main(int argc, char **argv)
 	char *p, *q;
 
 	signal(SIGPIPE, SIG_IGN);
-	while ((ch = getopt(argc, argv, "D:h:L:n:R:s:")) != -1) {
+	while ((ch = getopt(argc, argv, "cD:h:L:n:R:s:")) != -1) {
 		switch (ch) {
+		case 'c':
+			with_client = 1;
+			break;
 		case 'D':
 			dump = optarg;
 			break;
@@ -483,6 +497,9 @@ main(int argc, char **argv)
 		die("-D %s: no such query set", dump);
 	}
 
+	printf("helperbench: request lines as \"%zu %s\" (%s)\n", (size_t)1, sets[0].lines[0],
+	    with_client ? "fields SNI HOST PORT CLIENT and %DATA: -F sni,host,port,client" :
+	    "the snippet's %ssl::>sni %>rd %>rP and %DATA: -F sni,host,port");
 	printf("helperbench: %zu request lines per run (channel IDs 1..N, half aimed at listed rules), "
 	    "best of %d runs; %zu one-at-a-time round trips (driver and helper on one CPU)\n",
 	    nreq, runs, iters);

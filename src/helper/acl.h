@@ -24,6 +24,7 @@ struct gn_acl_format {
 	unsigned	nfields;
 	unsigned char	field[GN_ACL_MAXFIELDS];	/* enum gn_acl_field */
 	int		portpos;	/* index of the port field, -1 when none */
+	signed char	pos[GN_ACL_F_CLIENT + 1];	/* index of each field, -1 when none */
 };
 
 /* One parsed request. Pointers point into the caller's line buffer. */
@@ -71,19 +72,32 @@ struct gn_acl_str {
 	uint32_t	 esc, esclen;	/* in strtext */
 };
 
+/*
+ * What the OK replies of the rules with one label, file and action start
+ * with, in headtext: "OK clt_conn_tag=... gotonet_label=LABEL gotonet_rule=FILE:".
+ */
+struct gn_acl_head {
+	uint32_t	 off, len;
+	uint32_t	 label, file;	/* indexes in str */
+	uint8_t		 direct;
+};
+
 /* What the hot path needs of one rule, in one place (one cache line per lookup). */
 struct gn_acl_rule {
 	uint64_t	 hits;		/* requests it matched */
 	uint32_t	 line;
-	uint32_t	 label, file;	/* indexes in str */
+	uint32_t	 head;		/* index in head: label, file, OK reply head */
+	uint32_t	 text;		/* its OK reply in text, when textlen is not 0 */
+	uint16_t	 textlen;
 	uint8_t		 action;	/* GN_ACTION_* */
 	uint8_t		 anyport;	/* no port list: skip the port check */
+	uint8_t		 filled;	/* the fields above are set (gn_acl_rule_fill) */
 };
 
 /*
  * A loaded rules table with what the hot path needs beside it: per-rule
- * records with hit counters, and each label and file name once, escaped
- * for replies. Built whole or not at all.
+ * records with hit counters, filled the first time a rule matches, and each
+ * label and file name once, escaped for replies.
  */
 struct gn_acl_rules {
 	struct gn_table	*table;
@@ -92,9 +106,20 @@ struct gn_acl_rules {
 	struct gn_acl_str *str;		/* distinct labels and file names */
 	size_t		 nstr;
 	char		*strtext;
+	struct gn_acl_strtab *strtab;	/* finds them again */
 	unsigned	 flags;		/* GN_ACL_NOTAG */
 	char		*version;	/* " gotonet_version=..." (escaped), "" when the list has none */
 	size_t		 versionlen;
+	/* Refusals without detail: "ERR message=REASON" + version + "\n", per reason. */
+	char		*errtext;
+	uint32_t	 erroff[GN_ACL_NREASONS], errhead[GN_ACL_NREASONS], errlen[GN_ACL_NREASONS];
+	struct gn_acl_head *head;	/* distinct reply heads */
+	size_t		 nhead;
+	char		*headtext;
+	size_t		 headtextlen;
+	struct gn_acl_heads *heads;	/* finds them again */
+	char		*text;		/* whole OK replies of the first rules used */
+	size_t		 textlen;
 };
 
 #define GN_ACL_NOTAG	0x01	/* do not send clt_conn_tag= */
@@ -111,17 +136,35 @@ int	 gn_acl_format_parse(const char *spec, struct gn_acl_format *fmt, const char
 int	 gn_acl_parse(char *line, size_t len, const struct gn_acl_format *fmt,
 	    struct gn_acl_req *req);
 
-/* Decide a parsed request. rules may be NULL (nothing loaded): never OK then. */
-void	 gn_acl_decide(const struct gn_acl_rules *rules, const struct gn_acl_req *req,
+/*
+ * The same for a line that GN_ACL_PAD readable bytes follow, whatever they
+ * hold (they are read, never written): it parses faster.
+ */
+#define GN_ACL_PAD	64
+int	 gn_acl_parse_padded(char *line, size_t len, const struct gn_acl_format *fmt,
+	    struct gn_acl_req *req);
+
+/*
+ * Decide a parsed request. rules may be NULL (nothing loaded): never OK then.
+ * The rules the decision names are filled (gn_acl_rule_fill).
+ */
+void	 gn_acl_decide(struct gn_acl_rules *rules, const struct gn_acl_req *req,
 	    struct gn_acl_decision *dec);
+
+/*
+ * Set a rule's record from the table, the first time it is needed; 0, or -1
+ * when out of memory. Every function below wants filled rules.
+ */
+int	 gn_acl_rule_fill(struct gn_acl_rules *, int32_t rule);
 
 const char *gn_acl_reason_text(enum gn_acl_reason);
 
 /*
- * Reply text of an OK decided by host_rule (and sni_rule, GN_NONE or the
- * same when the SNI added nothing): " clt_conn_tag=... gotonet_label=...
- * gotonet_rule=FILE:LINE [gotonet_sni_rule=FILE:LINE] gotonet_version=...".
- * gn_acl_ok_size() bounds its length; gn_acl_put_ok() writes it, unterminated.
+ * The reply to an OK decided by host_rule (and sni_rule, GN_NONE or the
+ * same when the SNI added nothing), without the channel ID: "OK
+ * clt_conn_tag=... gotonet_label=... gotonet_rule=FILE:LINE
+ * [gotonet_sni_rule=FILE:LINE] gotonet_version=...\n". gn_acl_ok_size()
+ * bounds its length; gn_acl_put_ok() writes it, unterminated.
  */
 size_t	 gn_acl_ok_size(const struct gn_acl_rules *, int32_t host_rule, int32_t sni_rule);
 size_t	 gn_acl_put_ok(const struct gn_acl_rules *, int32_t host_rule, int32_t sni_rule, char *p);
@@ -152,5 +195,20 @@ put_mem(char *p, const char *s, size_t n)
 }
 
 #define PUT_LIT(p, lit)	put_mem((p), (lit), sizeof(lit) - 1)
+
+/* Append the decimal digits of v; returns how many. */
+static inline size_t
+put_u32(char *p, uint32_t v)
+{
+	char tmp[10];
+	size_t n = 0;
+
+	do {
+		tmp[sizeof(tmp) - ++n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	memcpy(p, tmp + sizeof(tmp) - n, n);
+	return n;
+}
 
 #endif /* GN_HELPER_ACL_H */

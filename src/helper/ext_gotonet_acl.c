@@ -18,7 +18,7 @@
 
 #define PROGNAME	"ext_gotonet_acl"
 #define IBUF_SIZE	(128 * 1024)	/* longest request line + 1; longer ones are drained */
-#define OBUF_SIZE	(128 * 1024)
+#define OBUF_SIZE	(512 * 1024)	/* answers to a full IBUF (about 3x its bytes): one write() per read() */
 #define LBUF_SIZE	(64 * 1024)
 #define REPLY_MAX	4096		/* room one reply needs besides its ID and rule text */
 #define LOGLINE_MAX	4096		/* room a decision log line needs besides rule texts */
@@ -201,31 +201,45 @@ update_stamp(struct helper *h)
 	strftime(h->stamp, sizeof(h->stamp), "%Y/%m/%d %H:%M:%S", &tm);
 }
 
-/* Append a printable, bounded copy of an input field (escaping like the protocol). */
+/* Bytes a log field shows as they are; the others are %-escaped. */
+static unsigned char log_plain[256];
+
+static void
+log_plain_init(void)
+{
+	int c;
+
+	for (c = 0x21; c < 0x7f; c++)
+		log_plain[c] = c != '%' && c != '"' && c != '\\';
+}
+
+/* Append " NAME=" and a printable, bounded copy of an input field (escaping like the protocol). */
 static size_t
-log_field(char *p, const char *name, const char *v, size_t n)
+log_field(char *p, const char *name, size_t namelen, const char *v, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t o = 0, i, lim = n > LOGFIELD_MAX ? LOGFIELD_MAX : n;
+	size_t o = 0, i, j, lim = n > LOGFIELD_MAX ? LOGFIELD_MAX : n;
 
 	p[o++] = ' ';
-	memcpy(p + o, name, strlen(name));
-	o += strlen(name);
+	o += put_mem(p + o, name, namelen);
 	p[o++] = '=';
 	if (v == NULL) {
 		p[o++] = '-';
 		return o;
 	}
 	for (i = 0; i < lim; i++) {
-		unsigned char c = (unsigned char)v[i];
+		unsigned char c;
 
-		if (c > 0x20 && c < 0x7f && c != '%' && c != '"' && c != '\\') {
-			p[o++] = (char)c;
-		} else {
-			p[o++] = '%';
-			p[o++] = hex[c >> 4];
-			p[o++] = hex[c & 15];
-		}
+		/* Fields are mostly plain: copy runs, not bytes. */
+		for (j = i; j < lim && log_plain[(unsigned char)v[j]]; j++)
+			;
+		o += put_mem(p + o, v + i, j - i);
+		if ((i = j) == lim)
+			break;
+		c = (unsigned char)v[i];
+		p[o++] = '%';
+		p[o++] = hex[c >> 4];
+		p[o++] = hex[c & 15];
 	}
 	if (lim < n) {
 		memcpy(p + o, "...", 3);
@@ -233,6 +247,8 @@ log_field(char *p, const char *name, const char *v, size_t n)
 	}
 	return o;
 }
+
+#define LOG_FIELD(p, name, v, n)	log_field((p), (name), sizeof(name) - 1, (v), (n))
 
 /* Append the decimal digits of v. */
 static size_t
@@ -298,19 +314,19 @@ log_decision(struct helper *h, const struct gn_acl_req *req, const struct gn_acl
 	p[o++] = (char)('0' + ms / 10 % 10);
 	p[o++] = (char)('0' + ms % 10);
 	o += dec->reason == GN_ACL_OK ? PUT_LIT(p + o, " OK") : PUT_LIT(p + o, " ERR");
-	o += log_field(p + o, "ch", req->id, req->idlen);
+	o += LOG_FIELD(p + o, "ch", req->id, req->idlen);
 	if (raw != NULL || dec->reason == GN_ACL_TOO_LONG) {
 		/* The fields could not be told apart: show what came. */
-		o += log_field(p + o, "line", raw, rawlen);
+		o += LOG_FIELD(p + o, "line", raw, rawlen);
 	} else {
-		o += log_field(p + o, "sni", req->sni, req->snilen);
-		o += log_field(p + o, "host", req->host, req->hostlen);
+		o += LOG_FIELD(p + o, "sni", req->sni, req->snilen);
+		o += LOG_FIELD(p + o, "host", req->host, req->hostlen);
 		o += PUT_LIT(p + o, " port=");
 		if (req->port > 0)
 			o += put_uint(p + o, (unsigned long)req->port);
 		else
 			p[o++] = '-';
-		o += log_field(p + o, "client", req->client, req->clientlen);
+		o += LOG_FIELD(p + o, "client", req->client, req->clientlen);
 	}
 	if (dec->reason != GN_ACL_OK) {
 		why = gn_acl_reason_text(dec->reason);
@@ -550,7 +566,7 @@ put_id(struct helper *h, const char *id, size_t idlen)
 }
 
 static void
-reply_err(struct helper *h, const char *id, size_t idlen, enum gn_acl_reason reason,
+reply_err_slow(struct helper *h, const char *id, size_t idlen, enum gn_acl_reason reason,
     const char *detail, int32_t rule)
 {
 	char buf[REPLY_MAX];
@@ -566,7 +582,7 @@ reply_err(struct helper *h, const char *id, size_t idlen, enum gn_acl_reason rea
 		o += gn_acl_escape(buf + o, detail, strlen(detail));
 	}
 	if (rule != GN_NONE && h->rules != NULL &&
-	    h->rules->str[h->rules->rule[rule].file].esclen < REPLY_MAX - 256) {
+	    h->rules->str[h->rules->head[h->rules->rule[rule].head].file].esclen < REPLY_MAX - 256) {
 		memcpy(buf + o, " gotonet_rule=", 14);
 		o += 14;
 		o += gn_acl_put_where(h->rules, rule, buf + o);
@@ -577,33 +593,87 @@ reply_err(struct helper *h, const char *id, size_t idlen, enum gn_acl_reason rea
 	out_put(&h->out, "\n", 1);
 }
 
-static size_t
-build_ok(const struct helper *h, const struct gn_acl_req *req, const struct gn_acl_decision *dec,
-    char *p)
+/* Room for n bytes in the reply buffer, or NULL (then the slow path copes). */
+static inline char *
+out_reserve(struct outbuf *o, size_t n)
 {
-	size_t o = 0;
+	if (n > o->cap || out_room(o, n) == -1)
+		return NULL;
+	return o->buf + o->len;
+}
 
-	if (req->id != NULL) {
-		memcpy(p, req->id, req->idlen);
-		o = req->idlen;
-		p[o++] = ' ';
+static inline size_t
+put_idsp(char *p, const char *id, size_t idlen)
+{
+	if (id == NULL)
+		return 0;
+	memcpy(p, id, idlen);
+	p[idlen] = ' ';
+	return idlen + 1;
+}
+
+/*
+ * ERR with the reason (and the rule that refused, unless GN_NONE); detail
+ * (why a line was refused) is added to the message.
+ */
+static void
+reply_err(struct helper *h, const char *id, size_t idlen, enum gn_acl_reason reason,
+    const char *detail, int32_t rule)
+{
+	struct gn_acl_rules *rules = h->rules;
+	const char *e;
+	char *p;
+	size_t o, filelen;
+
+	/* The common refusals are texts made when the rules loaded. */
+	if (detail != NULL || rules == NULL)
+		goto slow;
+	e = rules->errtext + rules->erroff[reason];
+	if (rule == GN_NONE) {
+		if ((p = out_reserve(&h->out, idlen + 1 + rules->errlen[reason])) == NULL)
+			goto slow;
+		o = put_idsp(p, id, idlen);
+		o += put_mem(p + o, e, rules->errlen[reason]);
+		h->out.len += o;
+		return;
 	}
-	memcpy(p + o, "OK", 2);
-	o += 2;
-	o += gn_acl_put_ok(h->rules, dec->host_rule, dec->sni_rule, p + o);
+	filelen = rules->str[rules->head[rules->rule[rule].head].file].esclen;
+	if (filelen >= REPLY_MAX - 256 ||
+	    (p = out_reserve(&h->out, idlen + rules->errhead[reason] + filelen +
+	    rules->versionlen + 40)) == NULL)
+		goto slow;
+	o = put_idsp(p, id, idlen);
+	o += put_mem(p + o, e, rules->errhead[reason]);
+	o += PUT_LIT(p + o, " gotonet_rule=");
+	o += gn_acl_put_where(rules, rule, p + o);
+	o += put_mem(p + o, rules->version, rules->versionlen);
 	p[o++] = '\n';
-	return o;
+	h->out.len += o;
+	return;
+slow:
+	reply_err_slow(h, id, idlen, reason, detail, rule);
 }
 
 static void
 reply_ok(struct helper *h, const struct gn_acl_req *req, const struct gn_acl_decision *dec)
 {
-	size_t need = req->idlen + 8 + gn_acl_ok_size(h->rules, dec->host_rule, dec->sni_rule);
-	char *big;
+	const struct gn_acl_rule *r = &h->rules->rule[dec->host_rule];
+	size_t need;
+	char *big, *p;
+	size_t o;
 
-	if (need <= h->out.cap) {
-		if (out_room(&h->out, need) == 0)
-			h->out.len += build_ok(h, req, dec, h->out.buf + h->out.len);
+	if (r->textlen != 0 && (dec->sni_rule == GN_NONE || dec->sni_rule == dec->host_rule) &&
+	    (p = out_reserve(&h->out, req->idlen + 1 + r->textlen)) != NULL) {
+		o = put_idsp(p, req->id, req->idlen);
+		o += put_mem(p + o, h->rules->text + r->text, r->textlen);
+		h->out.len += o;
+		return;
+	}
+	need = req->idlen + 2 + gn_acl_ok_size(h->rules, dec->host_rule, dec->sni_rule);
+	if ((p = out_reserve(&h->out, need)) != NULL) {
+		o = put_idsp(p, req->id, req->idlen);
+		o += gn_acl_put_ok(h->rules, dec->host_rule, dec->sni_rule, p + o);
+		h->out.len += o;
 		return;
 	}
 	/* Only a giant channel ID or label gets here. */
@@ -611,7 +681,9 @@ reply_ok(struct helper *h, const struct gn_acl_req *req, const struct gn_acl_dec
 		reply_err(h, req->id, req->idlen, GN_ACL_NOMEM, NULL, GN_NONE);
 		return;
 	}
-	out_put(&h->out, big, build_ok(h, req, dec, big));
+	o = put_idsp(big, req->id, req->idlen);
+	o += gn_acl_put_ok(h->rules, dec->host_rule, dec->sni_rule, big + o);
+	out_put(&h->out, big, o);
 	free(big);
 }
 
@@ -634,7 +706,7 @@ handle_line(struct helper *h, char *line, size_t len)
 	if (h->level != LOG_NONE)
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 	h->nreq++;
-	if (gn_acl_parse(line, len, &h->fmt, &req) == -1) {
+	if (gn_acl_parse_padded(line, len, &h->fmt, &req) == -1) {
 		h->nbad++;
 		h->nerr++;
 		dec.reason = GN_ACL_BAD_REQUEST;
@@ -881,7 +953,8 @@ main(int argc, char **argv)
 	log_open(&h);
 	if (h.log.fd == -1)
 		h.log.fd = STDERR_FILENO;
-	if ((h.ibuf = malloc(IBUF_SIZE)) == NULL)
+	/* Zeroed: the parser reads GN_ACL_PAD bytes past a line, all of them defined. */
+	if ((h.ibuf = calloc(1, IBUF_SIZE + GN_ACL_PAD)) == NULL)
 		fatalx("out of memory");
 	for (i = 0; i < GN_ACL_NREASONS; i++) {
 		const char *t = gn_acl_reason_text((enum gn_acl_reason)i);
@@ -891,6 +964,7 @@ main(int argc, char **argv)
 		o = 9 + gn_acl_escape(h.errtail[i] + 9, t, strlen(t));
 		h.errtaillen[i] = o;
 	}
+	log_plain_init();
 	signals_setup();
 	/*
 	 * A helper that exits before its first answer can make Squid exit

@@ -54,7 +54,7 @@ bench-helper: ext_gotonet_acl$(EXEEXT) contrib/bench/helperbench$(EXEEXT) \
 	    -h 'bare|shipped|contrib/bench/helperbench-bare' \
 	    -h 'python|shipped|python3 $(top_srcdir)/contrib/bench/helper-python.py $(top_srcdir)/etc/gotonet.rules' \
 	    -h 'python-loop|shipped|python3 $(top_srcdir)/contrib/bench/helper-python.py --loop' \
-	    -h 'gotonet|shipped|./ext_gotonet_acl -d none -r $(top_srcdir)/etc/gotonet.rules 2>/dev/null' \
-	    -h 'gotonet-logged|shipped|./ext_gotonet_acl -d bypass -r $(top_srcdir)/etc/gotonet.rules 2>/dev/null' \
-	    -h 'gotonet-100k|synthetic|./ext_gotonet_acl -d none -r $(GN_BENCH_RULES) 2>/dev/null'
+	    -h 'gotonet|shipped|./ext_gotonet_acl -F sni,host,port -d none -r $(top_srcdir)/etc/gotonet.rules 2>/dev/null' \
+	    -h 'gotonet-logged|shipped|./ext_gotonet_acl -F sni,host,port -d bypass -r $(top_srcdir)/etc/gotonet.rules 2>/dev/null' \
+	    -h 'gotonet-100k|synthetic|./ext_gotonet_acl -F sni,host,port -d none -r $(GN_BENCH_RULES) 2>/dev/null'
 .PHONY: bench-helper

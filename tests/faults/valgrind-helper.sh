@@ -36,14 +36,29 @@ $VG --log-file="$T/reload.vg" "$helper" -d all -r "$T/r.rules" < "$T/in" > "$T/o
 pid=$!
 GN_PIDS=$pid
 exec 3> "$T/in"
-sleep 2
+# Under valgrind on a busy machine a load takes seconds: wait for what the
+# helper says, not for a fixed time.
+wait_for() {	# FILE COUNT PATTERN
+	_i=0
+	while [ "$(grep -c -- "$3" "$1" 2>/dev/null)" -lt "$2" ]; do
+		_i=$((_i + 1))
+		[ "$_i" -gt 1200 ] && { gn_fail "no '$3' in $1 after 120 s"; cat "$1"; break; }
+		sleep 0.1
+	done
+}
+wait_for "$T/err" 1 'loaded .*r.rules'
 echo "1 - meet.goto.com 443 192.0.2.10 -" >&3
+wait_for "$T/out" 1 '^1 '
 printf '*.goto.com label=x critical=maybe\n' > "$T/r.rules"
-kill -HUP "$pid"; sleep 2
+kill -HUP "$pid"
+wait_for "$T/err" 1 'keeping the rules in force'
 echo "2 - meet.goto.com 443 192.0.2.10 -" >&3
+wait_for "$T/out" 1 '^2 '
 cp etc/gotonet.rules "$T/r.rules"
-kill -HUP "$pid"; sleep 2
+kill -HUP "$pid"
+wait_for "$T/err" 2 'loaded .*r.rules'
 echo "3 - meet.goto.com 443 192.0.2.10 -" >&3
+wait_for "$T/out" 1 '^3 '
 kill -USR1 "$pid"; sleep 1
 exec 3>&-
 wait "$pid"
