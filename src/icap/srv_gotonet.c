@@ -686,7 +686,12 @@ gn_icap_account(const struct gn_icap_state *st, ci_request_t *req,
 	if (stripped > 0)
 		gn_stat_inc(gn_stat.stripped);
 
-	ci_request_set_str_attribute(req, "gotonet:verdict", gn_verdict_names[d->kind]);
+	/*
+	 * Most traffic is not listed: leave it without attributes (the log shows
+	 * "-"), since the first one costs c-icap an allocation per request.
+	 */
+	if (d->kind != GN_V_NONE)
+		ci_request_set_str_attribute(req, "gotonet:verdict", gn_verdict_names[d->kind]);
 	if (d->has_ri) {
 		gn_icap_where(where, sizeof(where), &d->ri);
 		ci_request_set_str_attribute(req, "gotonet:rule", where);

@@ -172,7 +172,7 @@ gn_check "POST unlisted spoofed, no 204/206: body echoed intact" cmp -s "$GN_T/b
 # --- what admins see: access log attribute and counters ---
 gn_check "access log: bypass verdict with the CONNECT target" \
     grep -q '^REQMOD gotonet 200 bypass meet.goto.test:443$' "$GN_T/access.log"
-gn_check "access log: none verdict" grep -q '^REQMOD gotonet 204 none other.test:443$' "$GN_T/access.log"
+gn_check "access log: not listed, no verdict attribute" grep -q '^REQMOD gotonet 204 - other.test:443$' "$GN_T/access.log"
 gn_check "access log: excepted verdict" grep -q '^REQMOD gotonet 204 excepted inspect.goto.test:443$' "$GN_T/access.log"
 gn_check "access log: stripped verdict" grep -q '^REQMOD gotonet 200 stripped other.test:443$' "$GN_T/access.log"
 gn_check "access log: invalid verdict" grep -q '^REQMOD gotonet 204 invalid ' "$GN_T/access.log"

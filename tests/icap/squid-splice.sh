@@ -75,6 +75,6 @@ gn_check "c-icap: CONNECT meet.goto.test marked" \
 gn_check "c-icap: spoofed header on CONNECT other.test stripped" \
     grep -q "^REQMOD gotonet 200 stripped other.test:$o\$" "$GN_T/access.log"
 gn_check "c-icap: bumped GET https://other.test seen and left alone" \
-    grep -q "^REQMOD gotonet 204 none https://other.test:$o/\$" "$GN_T/access.log"
+    grep -q "^REQMOD gotonet 204 - https://other.test:$o/\$" "$GN_T/access.log"
 
 gn_finish
