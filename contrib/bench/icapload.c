@@ -15,7 +15,6 @@
 #include "loadgen.h"
 
 #define MAX_REQS	64
-#define BUF_SIZE	65536
 
 struct req {
 	char	*buf;
@@ -119,47 +118,9 @@ add_request(struct opts *o, const char *line)
 	return 0;
 }
 
-/* Connection read buffer: responses can arrive in pieces or back to back. */
-struct conn {
-	int	fd;
-	char	buf[BUF_SIZE];
-	size_t	start, end;
-};
-
-static int
-fill(struct conn *c)
-{
-	ssize_t r;
-
-	if (c->start > 0) {
-		memmove(c->buf, c->buf + c->start, c->end - c->start);
-		c->end -= c->start;
-		c->start = 0;
-	}
-	if (c->end == sizeof(c->buf))
-		return -1;
-	do
-		r = read(c->fd, c->buf + c->end, sizeof(c->buf) - c->end);
-	while (r == -1 && errno == EINTR);
-	if (r <= 0)
-		return -1;
-	c->end += (size_t)r;
-	return 0;
-}
-
-/* Wait for n buffered bytes. */
-static int
-need(struct conn *c, size_t n)
-{
-	while (c->end - c->start < n)
-		if (fill(c) == -1)
-			return -1;
-	return 0;
-}
-
 /* Read one line (up to CRLF) of a chunked body; returns its length without CRLF. */
 static long
-read_line(struct conn *c, char *line, size_t size)
+read_line(struct gn_load_conn *c, char *line, size_t size)
 {
 	char *p;
 	size_t n;
@@ -168,7 +129,7 @@ read_line(struct conn *c, char *line, size_t size)
 		p = memmem(c->buf + c->start, c->end - c->start, "\r\n", 2);
 		if (p != NULL)
 			break;
-		if (fill(c) == -1)
+		if (gn_load_fill(c) == -1)
 			return -1;
 	}
 	n = (size_t)(p - (c->buf + c->start));
@@ -185,7 +146,7 @@ read_line(struct conn *c, char *line, size_t size)
  * connection. *close is set when the server will close the connection.
  */
 static int
-read_response(struct conn *c, int *close_after)
+read_response(struct gn_load_conn *c, int *close_after)
 {
 	char *hdr, *end, *p, *q, *le, line[256];
 	size_t hlen, enc = 0;
@@ -196,7 +157,7 @@ read_response(struct conn *c, int *close_after)
 		end = memmem(c->buf + c->start, c->end - c->start, "\r\n\r\n", 4);
 		if (end != NULL)
 			break;
-		if (fill(c) == -1)
+		if (gn_load_fill(c) == -1)
 			return -1;
 	}
 	hdr = c->buf + c->start;
@@ -224,7 +185,7 @@ read_response(struct conn *c, int *close_after)
 	c->start += hlen;
 	if (status == 100 || status == 204)
 		return status;
-	if (need(c, enc) == -1)
+	if (gn_load_need(c, enc) == -1)
 		return -1;
 	c->start += enc;
 	while (hasbody) {
@@ -236,7 +197,7 @@ read_response(struct conn *c, int *close_after)
 				return -1;
 			break;
 		}
-		if (need(c, (size_t)chunk + 2) == -1)
+		if (gn_load_need(c, (size_t)chunk + 2) == -1)
 			return -1;
 		c->start += (size_t)chunk + 2;
 	}
@@ -248,7 +209,7 @@ work(void *arg)
 {
 	struct worker *w = arg;
 	const struct opts *o = w->o;
-	struct conn *c;
+	struct gn_load_conn *c;
 	int i = w->id % o->nreqs, status, close_after;
 	double t0;
 

@@ -227,3 +227,33 @@ gn_load_write_all(int fd, const void *p, size_t n)
 	}
 	return 0;
 }
+
+int
+gn_load_fill(struct gn_load_conn *c)
+{
+	ssize_t r;
+
+	if (c->start > 0) {
+		memmove(c->buf, c->buf + c->start, c->end - c->start);
+		c->end -= c->start;
+		c->start = 0;
+	}
+	if (c->end == sizeof(c->buf))
+		return -1;
+	do
+		r = read(c->fd, c->buf + c->end, sizeof(c->buf) - c->end);
+	while (r == -1 && errno == EINTR);
+	if (r <= 0)
+		return -1;
+	c->end += (size_t)r;
+	return 0;
+}
+
+int
+gn_load_need(struct gn_load_conn *c, size_t n)
+{
+	while (c->end - c->start < n)
+		if (gn_load_fill(c) == -1)
+			return -1;
+	return 0;
+}

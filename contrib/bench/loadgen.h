@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* loadgen: what the load clients (e2eload, icapload) share: clock, worker threads, latencies, options, TCP. */
+/* loadgen: what the load clients (e2eload, icapload, soakdrive) share: clock, worker threads, latencies, options, TCP. */
 #ifndef GN_LOADGEN_H
 #define GN_LOADGEN_H
 
@@ -62,5 +62,17 @@ int	gn_load_connect(in_addr_t dst, int port, in_addr_t src, double timeout);
 
 /* Write all N bytes, through EINTR and short writes; 0 or -1 with errno. */
 int	gn_load_write_all(int fd, const void *p, size_t n);
+
+/* A connection's read buffer: answers arrive in pieces or back to back. */
+struct gn_load_conn {
+	int	fd;
+	size_t	start, end;	/* the unread bytes are buf[start..end) */
+	char	buf[65536];
+};
+
+/* Read more (moving the unread bytes to the front); -1 on EOF, an error or a full buffer. */
+int	gn_load_fill(struct gn_load_conn *);
+/* Read until N bytes are unread; -1 as gn_load_fill. */
+int	gn_load_need(struct gn_load_conn *, size_t n);
 
 #endif

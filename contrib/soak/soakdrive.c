@@ -820,10 +820,8 @@ struct icap_opts {
 };
 
 struct conn {
-	int	fd;
+	struct gn_load_conn io;
 	int	served;		/* requests answered on this connection */
-	char	buf[65536];
-	size_t	start, end;
 };
 
 static size_t
@@ -852,30 +850,6 @@ icap_request(const struct icap_opts *o, const struct entry *e, char *out, size_t
 	return (size_t)ilen;
 }
 
-/* Read until the buffer holds n bytes from start; -1 on EOF or error. */
-static int
-icap_need(struct conn *c, size_t n)
-{
-	ssize_t got;
-
-	while (c->end - c->start < n) {
-		if (c->start > 0) {
-			memmove(c->buf, c->buf + c->start, c->end - c->start);
-			c->end -= c->start;
-			c->start = 0;
-		}
-		if (c->end == sizeof(c->buf))
-			return -1;
-		do
-			got = read(c->fd, c->buf + c->end, sizeof(c->buf) - c->end);
-		while (got == -1 && errno == EINTR);
-		if (got <= 0)
-			return -1;
-		c->end += (size_t)got;
-	}
-	return 0;
-}
-
 /*
  * One ICAP response: status, whether the server closes, and how many
  * X-Gotonet-Bypass headers the returned HTTP request has, and whether one
@@ -890,10 +864,10 @@ icap_response(struct conn *c, int *closing, int *marks, int *spoofed)
 
 	*closing = *marks = *spoofed = 0;
 	for (;;) {
-		h = c->buf + c->start;
-		if ((end = memmem(h, c->end - c->start, "\r\n\r\n", 4)) != NULL)
+		h = c->io.buf + c->io.start;
+		if ((end = memmem(h, c->io.end - c->io.start, "\r\n\r\n", 4)) != NULL)
 			break;
-		if (icap_need(c, c->end - c->start + 1) == -1)
+		if (gn_load_need(&c->io, c->io.end - c->io.start + 1) == -1)
 			return -1;
 	}
 	hlen = (size_t)(end - h) + 4;
@@ -912,12 +886,12 @@ icap_response(struct conn *c, int *closing, int *marks, int *spoofed)
 			*end = '\r';
 		}
 	}
-	c->start += hlen;
+	c->io.start += hlen;
 	if (status == 204 || blen == 0)
 		return status;
-	if (icap_need(c, blen) == -1)
+	if (gn_load_need(&c->io, blen) == -1)
 		return -1;
-	h = c->buf + c->start;
+	h = c->io.buf + c->io.start;
 	for (p = h; p < h + blen; p = le + 2) {
 		if ((le = memmem(p, blen - (size_t)(p - h), "\r\n", 2)) == NULL)
 			break;
@@ -927,7 +901,7 @@ icap_response(struct conn *c, int *closing, int *marks, int *spoofed)
 				*spoofed = 1;
 		}
 	}
-	c->start += blen;
+	c->io.start += blen;
 	return status;
 }
 
@@ -944,32 +918,32 @@ icap_worker(void *arg)
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		die("out of memory");
-	c->fd = -1;
+	c->io.fd = -1;
 	while ((i = atomic_fetch_add(&o->next, 1)) <= r->total) {
 		const struct entry *e = &pool[pick((uint64_t)i)];
 
 		len = icap_request(o, e, req, sizeof(req));
 		for (tries = 0;; tries++) {
-			if (c->fd == -1) {
+			if (c->io.fd == -1) {
 				/* a stalled c-icap fails the request after 30 s instead of hanging */
-				if ((c->fd = gn_load_connect(o->addr, o->port, htonl(INADDR_ANY), 30)) == -1)
+				if ((c->io.fd = gn_load_connect(o->addr, o->port, htonl(INADDR_ANY), 30)) == -1)
 					die("cannot connect to %s:%d: %s", o->host, o->port, strerror(errno));
-				c->start = c->end = 0;
+				c->io.start = c->io.end = 0;
 				c->served = 0;
 				atomic_fetch_add(&r->connections, 1);
 			}
-			status = gn_load_write_all(c->fd, req, len) == 0 ?
+			status = gn_load_write_all(c->io.fd, req, len) == 0 ?
 			    icap_response(c, &closing, &marks, &spoofed) : -1;
 			if (status != -1)
 				break;
-			close(c->fd);
-			c->fd = -1;
+			close(c->io.fd);
+			c->io.fd = -1;
 			/*
 			 * A server may close a kept-alive connection between two
 			 * requests (MaxKeepAliveRequests, KeepAliveTimeout): ask
 			 * again once on a new one. Anything else is an error.
 			 */
-			if (c->served > 0 && tries == 0 && c->end == c->start) {
+			if (c->served > 0 && tries == 0 && c->io.end == c->io.start) {
 				atomic_fetch_add(&r->retries, 1);
 				continue;
 			}
@@ -1001,13 +975,13 @@ icap_worker(void *arg)
 			wrong_answer(r, i, e, got, strlen(got));
 		}
 		if (closing) {
-			close(c->fd);
-			c->fd = -1;
+			close(c->io.fd);
+			c->io.fd = -1;
 		}
 		atomic_fetch_add(&r->done, 1);
 	}
-	if (c->fd != -1)
-		close(c->fd);
+	if (c->io.fd != -1)
+		close(c->io.fd);
 	free(c);
 	return NULL;
 }
