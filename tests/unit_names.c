@@ -15,6 +15,45 @@ START_TEST(names_eval)
 END_TEST
 
 /*
+ * Every byte value, at each place of a 16-byte chunk and past it: in a
+ * listed name it must match exactly when the byte is one a host name may
+ * hold (letters in either case, digits, '-', '_'), and never otherwise.
+ */
+START_TEST(names_every_byte)
+{
+	static const char rules[] = "*.goto.com label=x\n";
+	struct gn_diag d;
+	struct gn_table *t;
+	char name[64];
+	int b, at, bad = 0;
+
+	gn_diag_init(&d);
+	t = gn_table_load_buffer("bytes.rules", rules, sizeof(rules) - 1, &d);
+	ck_assert_ptr_nonnull(t);
+	for (b = 0; b < 256; b++) {
+		int ok = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
+		    (b >= '0' && b <= '9') || b == '-' || b == '_';
+
+		for (at = 0; at < 20; at++) {
+			struct gn_verdict v;
+
+			memset(name, 'a', (size_t)at + 1);
+			name[at] = (char)b;
+			memcpy(name + at + 1, ".goto.com", 9);
+			v = gn_table_lookup(t, name, (size_t)at + 10, GN_PROTO_TCP);
+			if ((v.match == GN_MATCH_LISTED) != ok) {
+				printf("FAIL byte 0x%02x at %d: %s\n", b, at, gn_match_name(v.match));
+				bad++;
+			}
+		}
+	}
+	gn_table_free(t);
+	gn_diag_free(&d);
+	ck_assert_int_eq(bad, 0);
+}
+END_TEST
+
+/*
  * Enough names to make the hash grow many times over: every one must still
  * be found with its own rule, and no look-alike may match.
  */
@@ -81,6 +120,7 @@ names_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, names_eval);
+	tcase_add_test(tc, names_every_byte);
 	tcase_add_test(tc, names_many);
 	suite_add_tcase(s, tc);
 	return s;

@@ -350,30 +350,31 @@ numeric_label(const char *s, const char *end)
 static inline int
 classify(unsigned char *buf, size_t len, uint64_t dw[4])
 {
-	size_t c = 0, nc = (len + 15) / 16;
 	unsigned bad = 0;
-
-	(void)c;
 #ifdef __SSE2__
-	const __m128i upper_lo = _mm_set1_epi8('A' - 1), upper_hi = _mm_set1_epi8('Z' + 1);
 	const __m128i lower_lo = _mm_set1_epi8('a' - 1), lower_hi = _mm_set1_epi8('z' + 1);
 	const __m128i digit_lo = _mm_set1_epi8('0' - 1), digit_hi = _mm_set1_epi8('9' + 1);
 	const __m128i dot = _mm_set1_epi8('.'), hyphen = _mm_set1_epi8('-');
 	const __m128i underscore = _mm_set1_epi8('_'), case_bit = _mm_set1_epi8(0x20);
+	size_t c, nc = (len + 15) / 16;
 
-	/* Signed compares: bytes above 0x7f are below every range, so never valid. */
+	/*
+	 * A letter is a byte that the case bit makes a lowercase one. Signed
+	 * compares: bytes above 0x7f are below every range, so never valid.
+	 */
 	for (c = 0; c < nc; c++) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(buf + 16 * c));
-		__m128i up = _mm_and_si128(_mm_cmpgt_epi8(x, upper_lo), _mm_cmplt_epi8(x, upper_hi));
+		__m128i lx = _mm_or_si128(x, case_bit);
+		__m128i letter = _mm_and_si128(_mm_cmpgt_epi8(lx, lower_lo), _mm_cmplt_epi8(lx, lower_hi));
 		__m128i ok, dots;
 		unsigned keep = c + 1 < nc ? 0xffffu : (1u << (len - 16 * c)) - 1;
 
-		x = _mm_or_si128(x, _mm_and_si128(up, case_bit));
+		x = _mm_or_si128(x, _mm_and_si128(letter, case_bit));
 		_mm_storeu_si128((__m128i *)(void *)(buf + 16 * c), x);
 		dots = _mm_cmpeq_epi8(x, dot);
 		ok = _mm_or_si128(
-		    _mm_or_si128(_mm_and_si128(_mm_cmpgt_epi8(x, lower_lo), _mm_cmplt_epi8(x, lower_hi)),
-		    _mm_and_si128(_mm_cmpgt_epi8(x, digit_lo), _mm_cmplt_epi8(x, digit_hi))),
+		    _mm_or_si128(letter, _mm_and_si128(_mm_cmpgt_epi8(x, digit_lo),
+		    _mm_cmplt_epi8(x, digit_hi))),
 		    _mm_or_si128(dots, _mm_or_si128(_mm_cmpeq_epi8(x, hyphen),
 		    _mm_cmpeq_epi8(x, underscore))));
 		bad |= ~(unsigned)_mm_movemask_epi8(ok) & keep;
@@ -382,7 +383,6 @@ classify(unsigned char *buf, size_t len, uint64_t dw[4])
 #else
 	size_t i;
 
-	(void)nc;
 	for (i = 0; i < len; i++) {
 		unsigned char ch = name_map[buf[i]];
 

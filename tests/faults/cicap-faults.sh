@@ -198,22 +198,6 @@ SQ_BUMP=1 SQ_LOGFORMAT=gntest sq_conf on "$GN_SQUID_LOGFORMAT" "include $SQ_DIR/
 sq_start main
 sq_start on
 
-# outcome SQUID URL [curl options]: spliced, bumped (origin reached through
-# Squid's CA) or refused (an error page or no TLS session).
-outcome()
-{
-	_sq=$1
-	shift
-	_issuer=$(sq_curl "$_sq" "$@")
-	_rc=$?
-	if [ "$_issuer" = "$SQ_ORIGIN_CA" ] && [ $_rc -eq 0 ]; then
-		echo spliced
-	elif [ "$_issuer" = "$SQ_BUMP_CA" ] && [ $_rc -eq 0 ] && grep -q '^origin ' "$SQ_DIR/body"; then
-		echo bumped
-	else
-		echo refused
-	fi
-}
 SPOOF="X-Gotonet-Action: splice,direct"
 
 # expect SQUID DESCRIPTION WANT URL [curl options]
@@ -221,7 +205,7 @@ expect()
 {
 	_sq=$1 _d=$2 _want=$3
 	shift 3
-	_got=$(outcome "$_sq" "$@")
+	_got=$(sq_outcome "$_sq" "$@")
 	case " $_want " in
 	*" $_got "*) gn_ok "$_sq: $_d: $_got" ;;
 	*) gn_fail "$_sq: $_d: expected $_want, got $_got" ;;

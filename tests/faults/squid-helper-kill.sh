@@ -30,21 +30,12 @@ EVERY=${GN_KILL_EVERY:-0.4}
 # Every fetch has its own names, so that Squid's answer cache (ttl=300) does
 # not hide the helper: vendor vN.goto.com (listed by *.goto.com), other
 # oN.example.test, spoof = CONNECT oN.example.test with SNI vN.goto.com.
-mkdir -p "$SQ_DIR/bin"
-cp "$top_builddir/ext_gotonet_acl" "$SQ_DIR/bin/" || sq_fail "no helper in $top_builddir"
-cp "$top_srcdir/etc/gotonet.rules" "$SQ_DIR/gotonet.rules"
-SQ_ORIGIN_CA="gotonet test origin CA"
-SQ_BUMP_CA="gotonet test bump CA"
-sq_make_ca origin "$SQ_ORIGIN_CA"
-sq_make_ca bump "$SQ_BUMP_CA"
-sq_make_cert origin site '*.goto.com' '*.example.test' meet.goto.com www.example.test
-sq_origin_start site
+sq_gotonet_setup '*.goto.com meet.goto.com' '*.example.test www.example.test'
 i=0
 while [ $i -lt "$N" ]; do
 	echo "127.0.0.1 v$i.goto.com o$i.example.test"
 	i=$((i + 1))
 done >> "$SQ_DIR/hosts"
-sq_hosts meet.goto.com www.example.test
 P=$SQ_ORIGIN_PORT
 sq_conf_gotonet "$SQ_DIR/bin/ext_gotonet_acl" "$SQ_DIR/gotonet.rules" "-d none" > "$SQ_DIR/gotonet.conf"
 grep -q 'concurrency=[1-9]' "$SQ_DIR/gotonet.conf" || gn_fail "the shipped snippet has no helper concurrency"

@@ -20,27 +20,12 @@ expect()
 {
 	_d=$1 _want=$2
 	shift 2
-	_got=$(sq_outcome_opts "$@")
+	_got=$(sq_outcome main "$@")
 	if [ "$_got" = "$_want" ]; then
 		gn_ok "$_d: $_got"
 	else
 		gn_fail "$_d: expected $_want, got $_got"
 		cat "$SQ_DIR/curl.err"
-	fi
-}
-
-# sq_outcome with curl options: spliced (origin CA), bumped (Squid's CA and the
-# origin's answer) or refused.
-sq_outcome_opts()
-{
-	_issuer=$(sq_curl main "$@")
-	_rc=$?
-	if [ "$_issuer" = "$SQ_ORIGIN_CA" ] && [ $_rc -eq 0 ]; then
-		echo spliced
-	elif [ "$_issuer" = "$SQ_BUMP_CA" ] && [ $_rc -eq 0 ] && grep -q '^origin ' "$SQ_DIR/body"; then
-		echo bumped
-	else
-		echo "refused (issuer '$_issuer', curl exit $_rc)"
 	fi
 }
 

@@ -119,7 +119,10 @@ sq_make_cert() {
 # sq_hosts NAME...: map names to 127.0.0.1 in SQ_DIR/hosts (Squid's hosts_file).
 sq_hosts() {
 	for n in "$@"; do
-		echo "127.0.0.1 $n"
+		case $n in
+		'*'*) ;;	# a certificate's wildcard: no hosts file entry
+		*) echo "127.0.0.1 $n" ;;
+		esac
 	done >> "$SQ_DIR/hosts"
 }
 
@@ -295,8 +298,8 @@ sq_sclient() {
 # sq_gotonet_setup "VENDOR NAMES" "OTHER NAMES": the usual gotonet scene. Copies
 # ext_gotonet_acl (from top_builddir) to SQ_DIR/bin and etc/gotonet.rules to
 # SQ_DIR, makes the origin and bump CAs (CNs in SQ_ORIGIN_CA and SQ_BUMP_CA),
-# a certificate for every name, starts the origin (SQ_ORIGIN_PORT) and maps
-# every name to 127.0.0.1.
+# a certificate for every name (wildcards too), starts the origin
+# (SQ_ORIGIN_PORT) and maps every name but the wildcards to 127.0.0.1.
 sq_gotonet_setup() {
 	mkdir -p "$SQ_DIR/bin"
 	cp "$top_builddir/ext_gotonet_acl" "$SQ_DIR/bin/" || sq_fail "no helper in $top_builddir"
@@ -305,19 +308,22 @@ sq_gotonet_setup() {
 	SQ_BUMP_CA="gotonet test bump CA"
 	sq_make_ca origin "$SQ_ORIGIN_CA"
 	sq_make_ca bump "$SQ_BUMP_CA"
+	set -f		# names may be wildcards (*.goto.com): split them, never glob
 	# shellcheck disable=SC2086
 	sq_make_cert origin site $1 $2
-	sq_origin_start site
 	# shellcheck disable=SC2086
 	sq_hosts $1 $2
+	set +f
+	sq_origin_start site
 }
 
-# sq_outcome NAME URL: what happened to one HTTPS fetch through squid NAME:
-# "spliced" (the origin CA signed the certificate the client saw), "bumped"
-# (Squid's CA did, and the origin answered) or "refused" (no TLS session with
-# the origin's content).
+# sq_outcome NAME URL [curl options]: what happened to one HTTPS fetch through
+# squid NAME: "spliced" (the origin CA signed the certificate the client saw,
+# whatever came after: a splice is what fail-closed tests must not miss),
+# "bumped" (Squid's CA did, and the origin answered) or "refused" (no TLS
+# session with the origin's content; curl's log stays in SQ_DIR/curl.err).
 sq_outcome() {
-	issuer=$(sq_curl "$1" "$2")
+	issuer=$(sq_curl "$@")
 	rc=$?
 	if [ "$issuer" = "$SQ_ORIGIN_CA" ]; then
 		echo spliced
