@@ -342,55 +342,107 @@ numeric_label(const char *s, const char *end)
 	return 1;
 }
 
-/*
- * Lowercase the len bytes of buf in place and mark its dots, one bit per
- * byte in dw[4]. Returns -1 when a byte can never be in a listed name. buf
- * holds at least 16 zero bytes past len.
- */
-static inline int
-classify(unsigned char *buf, size_t len, uint64_t dw[4])
-{
-	unsigned bad = 0;
 #ifdef __SSE2__
+/*
+ * One vector lowercased; its dot lanes in *dots, its invalid lanes added to
+ * *bad. A letter is a byte that the case bit makes a lowercase one. Signed
+ * compares: bytes above 0x7f are below every range, so never valid.
+ */
+static inline __m128i
+fold16(__m128i x, unsigned *dots, unsigned *bad)
+{
 	const __m128i lower_lo = _mm_set1_epi8('a' - 1), lower_hi = _mm_set1_epi8('z' + 1);
 	const __m128i digit_lo = _mm_set1_epi8('0' - 1), digit_hi = _mm_set1_epi8('9' + 1);
 	const __m128i dot = _mm_set1_epi8('.'), hyphen = _mm_set1_epi8('-');
 	const __m128i underscore = _mm_set1_epi8('_'), case_bit = _mm_set1_epi8(0x20);
-	size_t c, nc = (len + 15) / 16;
+	__m128i lx = _mm_or_si128(x, case_bit);
+	__m128i letter = _mm_and_si128(_mm_cmpgt_epi8(lx, lower_lo), _mm_cmplt_epi8(lx, lower_hi));
+	__m128i d, ok;
 
-	/*
-	 * A letter is a byte that the case bit makes a lowercase one. Signed
-	 * compares: bytes above 0x7f are below every range, so never valid.
-	 */
-	for (c = 0; c < nc; c++) {
-		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(buf + 16 * c));
-		__m128i lx = _mm_or_si128(x, case_bit);
-		__m128i letter = _mm_and_si128(_mm_cmpgt_epi8(lx, lower_lo), _mm_cmplt_epi8(lx, lower_hi));
-		__m128i ok, dots;
-		unsigned keep = c + 1 < nc ? 0xffffu : (1u << (len - 16 * c)) - 1;
+	x = _mm_or_si128(x, _mm_and_si128(letter, case_bit));
+	d = _mm_cmpeq_epi8(x, dot);
+	ok = _mm_or_si128(
+	    _mm_or_si128(letter, _mm_and_si128(_mm_cmpgt_epi8(x, digit_lo),
+	    _mm_cmplt_epi8(x, digit_hi))),
+	    _mm_or_si128(d, _mm_or_si128(_mm_cmpeq_epi8(x, hyphen),
+	    _mm_cmpeq_epi8(x, underscore))));
+	*dots = (unsigned)_mm_movemask_epi8(d);
+	*bad |= ~(unsigned)_mm_movemask_epi8(ok) & 0xffff;
+	return x;
+}
+#endif
 
-		x = _mm_or_si128(x, _mm_and_si128(letter, case_bit));
+/*
+ * Copy name (len bytes, 1 to 253) to buf lowercased, with 16 zero bytes
+ * after it, and mark its dots, one bit per byte in dw[4]. Returns -1 when a
+ * byte can never be in a listed name. The vector loads come from name and
+ * never pass its end (the last part is taken by a load that ends where the
+ * name does): reading back what was just stored to buf would stall on the
+ * store, where the caller's bytes are long settled.
+ */
+static inline int
+classify(const unsigned char *name, size_t len, unsigned char *buf, uint64_t dw[4])
+{
+	unsigned bad = 0;
+#ifdef __SSE2__
+	size_t c, full = len / 16, r = len % 16;
+	unsigned d;
+	__m128i x;
+
+	for (c = 0; c < full; c++) {
+		x = fold16(_mm_loadu_si128((const __m128i *)(const void *)(name + 16 * c)), &d, &bad);
 		_mm_storeu_si128((__m128i *)(void *)(buf + 16 * c), x);
-		dots = _mm_cmpeq_epi8(x, dot);
-		ok = _mm_or_si128(
-		    _mm_or_si128(letter, _mm_and_si128(_mm_cmpgt_epi8(x, digit_lo),
-		    _mm_cmplt_epi8(x, digit_hi))),
-		    _mm_or_si128(dots, _mm_or_si128(_mm_cmpeq_epi8(x, hyphen),
-		    _mm_cmpeq_epi8(x, underscore))));
-		bad |= ~(unsigned)_mm_movemask_epi8(ok) & keep;
-		dw[c / 4] |= (uint64_t)((unsigned)_mm_movemask_epi8(dots) & keep) << 16 * (c % 4);
+		dw[c / 4] |= (uint64_t)d << 16 * (c % 4);
 	}
+	if (full > 0) {
+		if (r != 0) {
+			/* The last sixteen bytes, some seen already: same result for those. */
+			x = fold16(_mm_loadu_si128((const __m128i *)(const void *)(name + len - 16)),
+			    &d, &bad);
+			_mm_storeu_si128((__m128i *)(void *)(buf + len - 16), x);
+			dw[full / 4] |= (uint64_t)(d >> (16 - r)) << 16 * (full % 4);
+		}
+	} else if (len >= 8) {
+		/* The first eight bytes and the last eight, overlapping. */
+		uint64_t lo, hi;
+
+		memcpy(&lo, name, 8);
+		memcpy(&hi, name + len - 8, 8);
+		x = fold16(_mm_set_epi64x((long long)hi, (long long)lo), &d, &bad);
+		_mm_storel_epi64((__m128i *)(void *)buf, x);
+		_mm_storel_epi64((__m128i *)(void *)(buf + len - 8), _mm_unpackhi_epi64(x, x));
+		dw[0] = (d & 0xff) | (uint64_t)(d >> 8) << (len - 8);
+	} else {
+		/* Short: one word, the lanes past len left out. */
+		uint64_t lo = 0;
+		uint32_t a, b;
+
+		if (len >= 4) {
+			memcpy(&a, name, 4);
+			memcpy(&b, name + len - 4, 4);
+			lo = a | (uint64_t)b << 8 * (len - 4);
+		} else {
+			for (c = 0; c < len; c++)
+				lo |= (uint64_t)name[c] << 8 * c;
+		}
+		x = fold16(_mm_set_epi64x(0, (long long)lo), &d, &bad);
+		bad &= (1u << len) - 1;
+		_mm_storel_epi64((__m128i *)(void *)buf, x);
+		dw[0] = d & ((1u << len) - 1);
+	}
+	_mm_storeu_si128((__m128i *)(void *)(buf + len), _mm_setzero_si128());
 #else
 	size_t i;
 
 	for (i = 0; i < len; i++) {
-		unsigned char ch = name_map[buf[i]];
+		unsigned char ch = name_map[name[i]];
 
 		bad |= ch == 0;
 		buf[i] = ch;
 		if (ch == '.')
 			dw[i / 64] |= 1ULL << i % 64;
 	}
+	memset(buf + len, 0, 16);
 #endif
 	return bad ? -1 : 0;
 }
@@ -425,27 +477,45 @@ gn_names_match(const struct gn_names *n, const char *arena, const char *name, si
 	*valid = 0;
 	if (len == 0 || len > NAME_MAX_LEN)
 		return -1;
-	memcpy(buf, name, len);
-	memset(buf + len, 0, 16);
-	if (classify(buf, len, dw) == -1)
+	if (classify((const unsigned char *)name, len, buf, dw) == -1)
 		return -1;
+	/* The last label decides whether this is a name at all (WHATWG). */
+	start = prev_dot(dw, len) + 1;
+	if (buf[start] - (unsigned)'0' <= 9 &&
+	    numeric_label((const char *)buf + start, (const char *)buf + len)) {
+		*valid = 2;			/* an address attempt, not a name */
+		return -1;
+	}
 	/* Labels from the right: hash each suffix and start loading its slot. */
-	for (end = len;; end = start - 1) {
-		start = prev_dot(dw, end) + 1;		/* 0 past the first label */
-		if (end - start - 1 > 62)
-			return -1;			/* empty or over-long label */
-		if (end == len && buf[start] - (unsigned)'0' <= 9 &&
-		    numeric_label((const char *)buf + start, (const char *)buf + end)) {
-			*valid = 2;			/* an address attempt, not a name */
-			return -1;
+	if (len <= 64) {
+		uint64_t m = dw[0];
+
+		for (end = len;; end = start - 1) {
+			start = m ? 64 - (size_t)__builtin_clzll(m) : 0;
+			if (end - start - 1 > 62)
+				return -1;		/* empty or over-long label */
+			h = label_hash(h, buf + start, end - start);
+			__builtin_prefetch(&n->tags[(uint32_t)h & n->mask]);
+			__builtin_prefetch(&n->slots[(uint32_t)h & n->mask]);
+			hs[nb] = h;
+			at[nb++] = (uint8_t)start;
+			if (m == 0)
+				break;
+			m ^= 1ULL << (start - 1);
 		}
-		h = label_hash(h, buf + start, end - start);
-		__builtin_prefetch(&n->tags[(uint32_t)h & n->mask]);
-		__builtin_prefetch(&n->slots[(uint32_t)h & n->mask]);
-		hs[nb] = h;
-		at[nb++] = (uint8_t)start;
-		if (start == 0)
-			break;
+	} else {
+		for (end = len;; end = start - 1) {
+			start = prev_dot(dw, end) + 1;		/* 0 past the first label */
+			if (end - start - 1 > 62)
+				return -1;			/* empty or over-long label */
+			h = label_hash(h, buf + start, end - start);
+			__builtin_prefetch(&n->tags[(uint32_t)h & n->mask]);
+			__builtin_prefetch(&n->slots[(uint32_t)h & n->mask]);
+			hs[nb] = h;
+			at[nb++] = (uint8_t)start;
+			if (start == 0)
+				break;
+		}
 	}
 	*valid = 1;
 	for (k = 0; k < nb; k++) {
