@@ -469,10 +469,10 @@ gn_names_match(const struct gn_names *n, const char *arena, const char *name, si
 {
 	const struct gn_nslot *s;
 	unsigned char buf[NAME_BUF];
-	uint64_t dw[4] = { 0, 0, 0, 0 }, h = HASH_SEED, hs[128];
+	uint64_t dw[4] = { 0, 0, 0, 0 }, h = HASH_SEED, hs[128], m;
 	uint8_t at[128];		/* where each suffix starts, shortest first */
 	int32_t list = -1, except = -1;
-	size_t k, nb = 0, start, end;
+	size_t k, nb = 0, start, end, w;
 
 	*valid = 0;
 	if (len == 0 || len > NAME_MAX_LEN)
@@ -486,36 +486,27 @@ gn_names_match(const struct gn_names *n, const char *arena, const char *name, si
 		*valid = 2;			/* an address attempt, not a name */
 		return -1;
 	}
-	/* Labels from the right: hash each suffix and start loading its slot. */
-	if (len <= 64) {
-		uint64_t m = dw[0];
-
-		for (end = len;; end = start - 1) {
-			start = m ? 64 - (size_t)__builtin_clzll(m) : 0;
-			if (end - start - 1 > 62)
-				return -1;		/* empty or over-long label */
-			h = label_hash(h, buf + start, end - start);
-			__builtin_prefetch(&n->tags[(uint32_t)h & n->mask]);
-			__builtin_prefetch(&n->slots[(uint32_t)h & n->mask]);
-			hs[nb] = h;
-			at[nb++] = (uint8_t)start;
-			if (m == 0)
-				break;
-			m ^= 1ULL << (start - 1);
-		}
-	} else {
-		for (end = len;; end = start - 1) {
-			start = prev_dot(dw, end) + 1;		/* 0 past the first label */
-			if (end - start - 1 > 62)
-				return -1;			/* empty or over-long label */
-			h = label_hash(h, buf + start, end - start);
-			__builtin_prefetch(&n->tags[(uint32_t)h & n->mask]);
-			__builtin_prefetch(&n->slots[(uint32_t)h & n->mask]);
-			hs[nb] = h;
-			at[nb++] = (uint8_t)start;
-			if (start == 0)
-				break;
-		}
+	/*
+	 * Labels from the right: hash each suffix and start loading its slot.
+	 * m holds the dots of word w not yet passed; names over 64 bytes
+	 * move to the next word down.
+	 */
+	w = (len - 1) / 64;
+	m = dw[w];
+	for (end = len;; end = start - 1) {
+		while (m == 0 && w > 0)
+			m = dw[--w];
+		start = m ? 64 * w + 64 - (size_t)__builtin_clzll(m) : 0;
+		if (end - start - 1 > 62)
+			return -1;		/* empty or over-long label */
+		h = label_hash(h, buf + start, end - start);
+		__builtin_prefetch(&n->tags[(uint32_t)h & n->mask]);
+		__builtin_prefetch(&n->slots[(uint32_t)h & n->mask]);
+		hs[nb] = h;
+		at[nb++] = (uint8_t)start;
+		if (start == 0)
+			break;
+		m ^= 1ULL << (start - 1) % 64;
 	}
 	*valid = 1;
 	for (k = 0; k < nb; k++) {
