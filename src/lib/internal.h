@@ -49,20 +49,17 @@ struct gn_rule {
 };
 
 /*
- * Names: one open-addressing hash holding every listed name and every
- * suffix of one (interior nodes, no rule) so that a lookup walks a name
- * label by label from the right and stops at the first suffix nobody lists.
- * Keys are not copied: each is a suffix of a pattern in the arena.
+ * Names: one open-addressing hash holding every listed name (hosts and
+ * wildcard domains); a lookup probes each suffix of a name that starts at a
+ * label. Keys are not copied: each is a pattern, or the domain of one, in
+ * the arena.
  */
 struct gn_nslot {
-	uint32_t	check;		/* hash bits | GN_NSLOT_VERIFY | key length; 0 = empty */
+	uint32_t	check;		/* hash bits | key length; 0 = empty */
 	uint32_t	key;		/* arena offset of the lowercase key */
 	int32_t		exact;		/* verdict code of the host rule, or -1 */
 	int32_t		wild;		/* verdict code of the wildcard rule, or -1 */
 };
-
-/* Another key shares this slot's check: compare the key even for an interior node. */
-#define GN_NSLOT_VERIFY	0x100
 
 struct gn_names {
 	struct gn_nslot	*slots;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Host names: a reversed-label trie kept in one hash, walked from the right. */
+/* Host names: every listed name in one hash, probed once for each suffix of a name. */
 #include "config.h"
 
 #include <stdint.h>
@@ -88,8 +88,8 @@ label_hash(uint64_t h, const unsigned char *p, size_t len)
 static inline uint32_t
 slot_check(uint64_t h, size_t len)
 {
-	/* Never 0: len is at least 1. Bit 8 is left for GN_NSLOT_VERIFY. */
-	return (uint32_t)(h >> 32 & 0xfffffe00u) | (uint32_t)len;
+	/* Never 0: len is at least 1. */
+	return (uint32_t)(h >> 32 & 0xffffff00u) | (uint32_t)len;
 }
 
 /*
@@ -168,19 +168,13 @@ grow(struct gn_names *n, const char *arena)
 		return -1;
 	for (i = 0; i <= n->mask; i++) {
 		const struct gn_nslot *s = &n->slots[i];
-		uint32_t check = s->check & ~GN_NSLOT_VERIFY, verify = s->check & GN_NSLOT_VERIFY;
 
 		if (s->check == 0)
 			continue;
-		/* New neighbours may share a check: mark them as insert() does. */
 		h = key_hash(arena + s->key, s->check & 0xff);
 		for (j = (uint32_t)h & bigger.mask; bigger.slots[j].check; j = (j + 1) & bigger.mask)
-			if ((bigger.slots[j].check & ~GN_NSLOT_VERIFY) == check) {
-				bigger.slots[j].check |= GN_NSLOT_VERIFY;
-				verify = GN_NSLOT_VERIFY;
-			}
+			;
 		bigger.slots[j] = *s;
-		bigger.slots[j].check = check | verify;
 		set_tag(&bigger, j, h);
 	}
 	bigger.count = n->count;
@@ -189,12 +183,12 @@ grow(struct gn_names *n, const char *arena)
 	return 0;
 }
 
-/* Find or insert key (hash h); interior nodes are inserted with no rule. */
+/* Find or insert key (hash h). */
 static struct gn_nslot *
 insert(struct gn_names *n, const char *arena, uint32_t key, size_t len, uint64_t h)
 {
 	uint32_t check, i;
-	struct gn_nslot *s, *twin = NULL;
+	struct gn_nslot *s;
 
 	if ((n->count + 1) * 4 > ((size_t)n->mask + 1) * 3 && grow(n, arena) == -1)
 		return NULL;
@@ -203,24 +197,14 @@ insert(struct gn_names *n, const char *arena, uint32_t key, size_t len, uint64_t
 		s = &n->slots[i];
 		if (s->check == 0)
 			break;
-		if ((s->check & ~GN_NSLOT_VERIFY) != check)
-			continue;
-		if (memcmp(arena + s->key, arena + key, len) == 0)
+		if (s->check == check && memcmp(arena + s->key, arena + key, len) == 0)
 			return s;
-		twin = s;
 	}
 	s->check = check;
 	set_tag(n, i, h);
 	s->key = key;
 	s->exact = -1;
 	s->wild = -1;
-	if (twin != NULL) {
-		/* Same check, other key: lookups must compare these keys. */
-		for (i = (uint32_t)h & n->mask; &n->slots[i] != s; i = (i + 1) & n->mask)
-			if ((n->slots[i].check & ~GN_NSLOT_VERIFY) == check)
-				n->slots[i].check |= GN_NSLOT_VERIFY;
-		s->check |= GN_NSLOT_VERIFY;
-	}
 	n->count++;
 	return s;
 }
@@ -228,26 +212,13 @@ insert(struct gn_names *n, const char *arena, uint32_t key, size_t len, uint64_t
 int
 gn_names_add(struct gn_names *n, const char *arena, uint32_t key, int wild, int32_t vc)
 {
-	unsigned char buf[NAME_BUF];
 	struct gn_nslot *s;
-	size_t len = strlen(arena + key), end, i;
-	uint64_t h = HASH_SEED;
+	size_t len = strlen(arena + key);
 	int32_t *slot;
 
 	if (len > NAME_MAX_LEN)
 		return -1;
-	memset(buf, 0, sizeof(buf));
-	memcpy(buf, arena + key, len);
-	/* Every suffix, shortest first, hashed as the lookup walk hashes them. */
-	for (i = end = len; i-- > 0;) {
-		if (buf[i] != '.')
-			continue;
-		h = label_hash(h, buf + i + 1, end - i - 1);
-		if (insert(n, arena, key + (uint32_t)i + 1, len - i - 1, h) == NULL)
-			return -1;
-		end = i;
-	}
-	if ((s = insert(n, arena, key, len, label_hash(h, buf, end))) == NULL)
+	if ((s = insert(n, arena, key, len, key_hash(arena + key, len))) == NULL)
 		return -1;
 	slot = wild ? &s->wild : &s->exact;
 	if (*slot == -1 || (GN_VC_IS_EXCEPT(vc) && !GN_VC_IS_EXCEPT(*slot)))
@@ -283,10 +254,8 @@ key_eq(const unsigned char *a, const unsigned char *b, size_t n)
 }
 
 /*
- * Probe for the suffix at buf + pos. An interior node is trusted on its
- * check alone (a wrong one only costs a deeper probe, since every rule found
- * is confirmed against its key); a node with a rule, or one whose check
- * another key shares, is confirmed byte for byte.
+ * Find the key of len bytes at key (hash h), or NULL. A slot whose check
+ * matches is confirmed byte for byte: a hash never decides a verdict.
  */
 static inline const struct gn_nslot *
 probe(const struct gn_names *n, const char *arena, uint64_t h, const unsigned char *key,
@@ -315,10 +284,8 @@ probe(const struct gn_names *n, const char *arena, uint64_t h, const unsigned ch
 			hit &= (empty & -empty) - 1;
 		for (; hit != 0; hit &= hit - 1) {
 			s = &n->slots[(i + (unsigned)__builtin_ctz(hit)) & n->mask];
-			if ((s->check & ~GN_NSLOT_VERIFY) != check)
+			if (s->check != check)
 				continue;
-			if (!(s->check & GN_NSLOT_VERIFY) && s->exact == -1 && s->wild == -1)
-				return s;
 			if (key_eq((const unsigned char *)arena + s->key, key, len))
 				return s;
 		}
@@ -509,9 +476,13 @@ gn_names_match(const struct gn_names *n, const char *arena, const char *name, si
 		m ^= 1ULL << (start - 1) % 64;
 	}
 	*valid = 1;
+	/*
+	 * Every suffix is looked up: only listed names are in the hash, so a
+	 * suffix nobody lists costs one look at its tags, and the slots stay few.
+	 */
 	for (k = 0; k < nb; k++) {
 		if ((s = probe(n, arena, hs[k], buf + at[k], len - at[k])) == NULL)
-			break;
+			continue;
 		/* Deeper beats shallower; at the whole name the host rule beats the wildcard. */
 		if (s->wild != -1)
 			*(GN_VC_IS_EXCEPT(s->wild) ? &except : &list) = s->wild;

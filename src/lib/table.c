@@ -91,12 +91,8 @@ gn_table_finish(struct gn_table *t, struct gn_pfx4 **p4, size_t n4, struct gn_pf
 	free(*p6);
 	*p4 = NULL;
 	*p6 = NULL;
-	/*
-	 * Every suffix of a name is a node too: lists share their parents, so
-	 * half as many again is typical. Sized once, the hash is not rebuilt
-	 * (and held twice) at the end of a big load.
-	 */
-	if (gn_names_init(&t->names, nnames + nnames / 2 + 8) == -1)
+	/* Sized once: the hash is not rebuilt (and held twice) at the end of a big load. */
+	if (gn_names_init(&t->names, nnames + 8) == -1)
 		goto nomem;
 	for (i = 0; i < t->nrules; i++) {
 		const struct gn_rule *r = &t->rules[i];
