@@ -139,23 +139,7 @@ set_tag(struct gn_names *n, uint32_t i, uint64_t h)
 		n->tags[n->mask + 1 + i] = n->tags[i];
 }
 
-/* The hash of a whole key (lowercase, validated): its labels chained from the right. */
-static uint64_t
-key_hash(const char *key, size_t len)
-{
-	unsigned char buf[NAME_BUF];
-	uint64_t h = HASH_SEED;
-	size_t end = len, i;
-
-	memset(buf, 0, sizeof(buf));
-	memcpy(buf, key, len);
-	for (i = len; i-- > 0;)
-		if (buf[i] == '.') {
-			h = label_hash(h, buf + i + 1, end - i - 1);
-			end = i;
-		}
-	return label_hash(h, buf, end);
-}
+static uint64_t key_hash(const char *, size_t);
 
 static int
 grow(struct gn_names *n, const char *arena)
@@ -430,16 +414,66 @@ prev_dot(const uint64_t dw[4], size_t end)
 	}
 }
 
+/*
+ * Hash every suffix of the name in buf (len bytes, lowercase, its dots in
+ * dw) that starts at a label, shortest first, each from its parent's, and
+ * note where each starts; with a table, start loading the tags and slot of
+ * each. Returns how many, or 0 when a label is empty or over 63 bytes.
+ * m holds the dots of word w not yet passed; names over 64 bytes move to
+ * the next word down.
+ */
+static inline size_t
+suffixes(const struct gn_names *n, const unsigned char *buf, size_t len, const uint64_t dw[4],
+    uint64_t hs[128], uint8_t at[128])
+{
+	uint64_t h = HASH_SEED, m;
+	size_t nb = 0, start, end, w = (len - 1) / 64;
+
+	m = dw[w];
+	for (end = len;; end = start - 1) {
+		while (m == 0 && w > 0)
+			m = dw[--w];
+		start = m ? 64 * w + 64 - (size_t)__builtin_clzll(m) : 0;
+		if (end - start - 1 > 62)
+			return 0;
+		h = label_hash(h, buf + start, end - start);
+		if (n != NULL) {
+			__builtin_prefetch(&n->tags[(uint32_t)h & n->mask]);
+			__builtin_prefetch(&n->slots[(uint32_t)h & n->mask]);
+		}
+		hs[nb] = h;
+		at[nb++] = (uint8_t)start;
+		if (start == 0)
+			return nb;
+		m ^= 1ULL << (start - 1) % 64;
+	}
+}
+
+/* The hash of a key (lowercase, validated), as a lookup of it makes it. */
+static uint64_t
+key_hash(const char *key, size_t len)
+{
+	unsigned char buf[NAME_BUF];
+	uint64_t dw[4] = { 0, 0, 0, 0 }, hs[128];
+	uint8_t at[128];
+	size_t nb;
+
+	if (classify((const unsigned char *)key, len, buf, dw) == -1 ||
+	    (nb = suffixes(NULL, buf, len, dw, hs, at)) == 0)
+		return 0;	/* not a valid key: the parser lets none through */
+	return hs[nb - 1];
+}
+
 int32_t
 gn_names_match(const struct gn_names *n, const char *arena, const char *name, size_t len,
     int *valid)
 {
 	const struct gn_nslot *s;
 	unsigned char buf[NAME_BUF];
-	uint64_t dw[4] = { 0, 0, 0, 0 }, h = HASH_SEED, hs[128], m;
+	uint64_t dw[4] = { 0, 0, 0, 0 }, hs[128];
 	uint8_t at[128];		/* where each suffix starts, shortest first */
 	int32_t list = -1, except = -1;
-	size_t k, nb = 0, start, end, w;
+	size_t k, nb, start;
 
 	*valid = 0;
 	if (len == 0 || len > NAME_MAX_LEN)
@@ -453,28 +487,9 @@ gn_names_match(const struct gn_names *n, const char *arena, const char *name, si
 		*valid = 2;			/* an address attempt, not a name */
 		return -1;
 	}
-	/*
-	 * Labels from the right: hash each suffix and start loading its slot.
-	 * m holds the dots of word w not yet passed; names over 64 bytes
-	 * move to the next word down.
-	 */
-	w = (len - 1) / 64;
-	m = dw[w];
-	for (end = len;; end = start - 1) {
-		while (m == 0 && w > 0)
-			m = dw[--w];
-		start = m ? 64 * w + 64 - (size_t)__builtin_clzll(m) : 0;
-		if (end - start - 1 > 62)
-			return -1;		/* empty or over-long label */
-		h = label_hash(h, buf + start, end - start);
-		__builtin_prefetch(&n->tags[(uint32_t)h & n->mask]);
-		__builtin_prefetch(&n->slots[(uint32_t)h & n->mask]);
-		hs[nb] = h;
-		at[nb++] = (uint8_t)start;
-		if (start == 0)
-			break;
-		m ^= 1ULL << (start - 1) % 64;
-	}
+	/* Labels from the right: hash each suffix and start loading its slot. */
+	if ((nb = suffixes(n, buf, len, dw, hs, at)) == 0)
+		return -1;		/* empty or over-long label */
 	*valid = 1;
 	/*
 	 * Every suffix is looked up: only listed names are in the hash, so a
