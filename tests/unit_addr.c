@@ -76,7 +76,8 @@ END_TEST
  */
 START_TEST(addr_parse4_vs_ref)
 {
-	static const char alphabet[] = "0123456789.0123456789.\0\x80\xff/:a";
+	/* With '.' | 0x80 and '0' | 0x80 .. '9' | 0x80: a signed or unsigned byte compare gone wrong. */
+	static const char alphabet[] = "0123456789.0123456789.\0\x80\xff/:a\xae\xb0\xb9\x1e";
 	char s[24];
 	int i, bad = 0;
 
@@ -100,6 +101,62 @@ START_TEST(addr_parse4_vs_ref)
 			printf("FAIL addr_parse4 vs ref: %zu bytes: %s %08x, ref %s %08x\n", len,
 			    a ? "accepts" : "refuses", mine, b ? "accepts" : "refuses", ref);
 			bad++;
+		}
+	}
+	ck_assert_int_eq(bad, 0);
+}
+END_TEST
+
+/*
+ * Every string of dots and 1s up to 16 bytes (the 81 shapes a quad can
+ * have and every near miss), then every one of 7 to 9 bytes over "0259."
+ * (leading zeros and parts over 255 in every position).
+ */
+START_TEST(addr_parse4_shapes)
+{
+	static const char digits[] = "0259";
+	char s[24];
+	size_t len, k;
+	int bad = 0, accepted = 0;
+
+	for (len = 0; len <= 16; len++) {
+		uint32_t mask;
+
+		for (mask = 0; mask < 1u << len; mask++) {
+			uint32_t mine = 0, ref = 0;
+			int a, b;
+
+			for (k = 0; k < len; k++)
+				s[k] = mask >> k & 1 ? '.' : '1';
+			a = gn_addr_parse4(s, len, &mine) == 0;
+			b = gn_addr_parse4_ref(s, len, &ref) == 0;
+			accepted += a;
+			if (a != b || (a && mine != ref)) {
+				printf("FAIL addr_parse4 shape: '%.*s': %s, ref %s\n", (int)len, s,
+				    a ? "accepts" : "refuses", b ? "accepts" : "refuses");
+				bad++;
+			}
+		}
+	}
+	ck_assert_int_eq(accepted, 81);
+	for (len = 7; len <= 9; len++) {
+		uint32_t code, n = 1;
+
+		for (k = 0; k < len; k++)
+			n *= 5;
+		for (code = 0; code < n; code++) {
+			uint32_t mine = 0, ref = 0, c = code;
+			int a, b;
+
+			for (k = 0; k < len; k++, c /= 5)
+				s[k] = c % 5 == 4 ? '.' : digits[c % 5];
+			a = gn_addr_parse4(s, len, &mine) == 0;
+			b = gn_addr_parse4_ref(s, len, &ref) == 0;
+			if (a != b || (a && mine != ref)) {
+				printf("FAIL addr_parse4: '%.*s': %s, ref %s\n", (int)len, s,
+				    a ? "accepts" : "refuses", b ? "accepts" : "refuses");
+				bad++;
+			}
 		}
 	}
 	ck_assert_int_eq(bad, 0);
@@ -159,6 +216,7 @@ addr_suite(void)
 	tcase_add_test(tc, addr_eval);
 	tcase_add_test(tc, addr_parse4_vs_inet_pton);
 	tcase_add_test(tc, addr_parse4_vs_ref);
+	tcase_add_test(tc, addr_parse4_shapes);
 	tcase_add_test(tc, addr_parse4_all_octets);
 	tcase_add_test(tc, addr_parse_len);
 	suite_add_tcase(s, tc);

@@ -76,9 +76,14 @@ addr_text(char *out, size_t len, u128 a, int v6)
 	inet_ntop(v6 ? AF_INET6 : AF_INET, v6 ? b : b + 12, out, (socklen_t)len);
 }
 
-/* A random prefix, crowded into a small region so that prefixes nest, repeat and touch. */
+/*
+ * A random prefix, crowded into a small region so that prefixes nest, repeat
+ * and touch. Dense (IPv4): most inside four /16 blocks, so that a block holds
+ * dozens of interval starts, some at a block's first or last address, and
+ * now and then one at either end of the address space.
+ */
 static void
-random_prefix(struct rprefix *p, int v6)
+random_prefix(struct rprefix *p, int v6, int dense)
 {
 	unsigned bits = v6 ? 128 : 32, len;
 	u128 base, host;
@@ -89,6 +94,23 @@ random_prefix(struct rprefix *p, int v6)
 		    (u128)rng() << 48 | (u128)rng() << 16 | (rng() & 0xffff);
 		if (rng() % 16 == 0)
 			len = rng() % 33, base = (u128)rng() << 96 | (u128)rng() << 64;
+	} else if (dense) {
+		len = 17 + rng() % 16;
+		base = (u128)10 << 24 | (u128)(rng() % 4) << 16 | (rng() & 0xffff);
+		switch (rng() % 32) {
+		case 0:
+			len = 8 + rng() % 9;	/* around whole blocks */
+			break;
+		case 1:
+			base |= 0xffff;		/* at a block's last address */
+			break;
+		case 2:
+			base &= ~(u128)0xffff;	/* at its first */
+			break;
+		case 3:
+			base = rng() % 2 ? 0xffffffffu : 0;
+			break;
+		}
 	} else {
 		len = 8 + rng() % 25;
 		base = (u128)(10 + rng() % 3) << 24 | (rng() & 0x00ffffffu);
@@ -109,8 +131,13 @@ random_prefix(struct rprefix *p, int v6)
 #define NROUNDS	40
 #define NPFX	300
 
+/*
+ * Dense rounds also probe random addresses in the crowded blocks, and every
+ * other one gives the list rules both protocols, so that whole blocks hold
+ * one verdict for tcp and udp.
+ */
 static void
-random_rounds(int v6)
+random_rounds(int v6, int dense)
 {
 	static const char *const protos[] = { "tcp", "udp", "tcp,udp" };
 	u128 max = v6 ? ~(u128)0 : 0xffffffffu;
@@ -121,7 +148,7 @@ random_rounds(int v6)
 
 	ck_assert_ptr_nonnull(text);
 	for (round = 0; round < NROUNDS; round++) {
-		uint64_t seed = 0x9e3779b97f4a7c15ULL * (uint64_t)(round + 1) + (uint64_t)v6;
+		uint64_t seed = 0x9e3779b97f4a7c15ULL * (uint64_t)(round + 1) + (uint64_t)v6 + 2 * (uint64_t)dense;
 		struct gn_diag d;
 		struct gn_table *t;
 
@@ -131,9 +158,9 @@ random_rounds(int v6)
 			if (i > 0 && rng() % 4 == 0)
 				p[i] = p[rng() % i];	/* the same prefix again, maybe of another kind */
 			else
-				random_prefix(&p[i], v6);
+				random_prefix(&p[i], v6, dense);
 			p[i].except = rng() % 6 == 0;
-			p[i].proto = p[i].except ? 3 : 1 + rng() % 3;
+			p[i].proto = p[i].except || (dense && round % 2) ? 3 : 1 + rng() % 3;
 			addr_text(a, sizeof(a), p[i].start, v6);
 			if (p[i].except)
 				o += sprintf(o, "except %s/%u\n", a, p[i].len);
@@ -146,10 +173,11 @@ random_rounds(int v6)
 		ck_assert_msg(t != NULL, "seed %llu: %s", (unsigned long long)seed,
 		    d.nmsgs ? d.msgs[0] : "?");
 		for (i = 0; i < NPFX; i++) {
-			u128 probe[4] = { (p[i].start - 1) & max, p[i].start, p[i].end, (p[i].end + 1) & max };
+			u128 probe[6] = { (p[i].start - 1) & max, p[i].start, p[i].end, (p[i].end + 1) & max,
+			    (u128)10 << 24 | (rng() & 0x3ffff), (u128)10 << 24 | (rng() & 0x3ffff) };
 			unsigned k, pr;
 
-			for (k = 0; k < 4; k++)
+			for (k = 0; k < (dense ? 6u : 4u); k++)
 				for (pr = GN_PROTO_TCP; pr <= GN_PROTO_UDP; pr++) {
 					int32_t want = reference(p, NPFX, probe[k], pr);
 					struct gn_verdict v;
@@ -180,13 +208,19 @@ random_rounds(int v6)
 
 START_TEST(prefixes_random4)
 {
-	random_rounds(0);
+	random_rounds(0, 0);
+}
+END_TEST
+
+START_TEST(prefixes_dense4)
+{
+	random_rounds(0, 1);
 }
 END_TEST
 
 START_TEST(prefixes_random6)
 {
-	random_rounds(1);
+	random_rounds(1, 0);
 }
 END_TEST
 
@@ -199,6 +233,7 @@ prefixes_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, prefixes_eval);
 	tcase_add_test(tc, prefixes_random4);
+	tcase_add_test(tc, prefixes_dense4);
 	tcase_add_test(tc, prefixes_random6);
 	suite_add_tcase(s, tc);
 	return s;

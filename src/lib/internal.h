@@ -88,16 +88,19 @@ int32_t		 gn_names_match(const struct gn_names *, const char *arena, const char 
 
 typedef unsigned __int128 gn_u128;
 
-/* Addresses: sorted, non-overlapping intervals with the verdict for tcp and udp resolved. */
-struct gn_iv4 {
-	uint32_t	start;
-	int32_t		vc[2];		/* [0] tcp, [1] udp */
-};
-
+/*
+ * Addresses: sorted, non-overlapping intervals with the verdict for tcp and
+ * udp resolved. IPv4 keeps them by /16 block: top[k] says where block k's
+ * record is in rec and how many intervals start inside it (n); the record
+ * holds their starts' low 16 bits, then n + 1 verdict codes (tcp, udp pairs
+ * when the block tells the two apart), the first one in force at k << 16.
+ * A lookup reads top, then one record, with no search between blocks.
+ */
 struct gn_ptab4 {
-	struct gn_iv4	*iv;
-	uint32_t	 n;
-	uint32_t	*index;		/* 65537 entries: first interval at or above k << 16 */
+	uint32_t	*top;		/* 65536: record offset << 5 | pairs << 4 | n (15: n heads the record) */
+	uint32_t	*rec;		/* records, 4-byte aligned */
+	uint32_t	 nrec;		/* its length in uint32, 32 bytes of slack not counted */
+	uint32_t	 n;		/* intervals (for figures) */
 };
 
 struct gn_iv6 {

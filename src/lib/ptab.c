@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Address prefixes flattened at load time into sorted intervals, looked up by binary search. */
+/* Address prefixes flattened at load time into sorted intervals: by /16 block for IPv4, binary search for IPv6. */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "internal.h"
 
@@ -92,12 +96,23 @@ flatten(const void *recs, size_t n, const struct flat_ops *ops, void *out, gn_u1
 	return 0;
 }
 
+/* IPv4 intervals as flattened, before they are laid out by block. */
+struct iv4 {
+	uint32_t	start;
+	int32_t		vc[2];		/* [0] tcp, [1] udp */
+};
+
+struct ivs4 {
+	struct iv4	*iv;
+	uint32_t	 n;
+};
+
 /*
  * Where the intervals go: room for the most a flattening can make, one at 0
  * and two per prefix, allocated at once (and given back at the end).
  */
 struct out4 {
-	struct gn_ptab4	*t;
+	struct ivs4	*t;
 	size_t		 cap;
 };
 
@@ -129,7 +144,7 @@ struct out6 {
 static int
 emit4(void *out, gn_u128 start, const int32_t vc[2])
 {
-	EMIT(struct gn_iv4, (struct out4 *)out, (uint32_t)start, vc);
+	EMIT(struct iv4, (struct out4 *)out, (uint32_t)start, vc);
 	return 0;
 }
 
@@ -284,31 +299,107 @@ sort6(struct gn_pfx6 *p, size_t n, struct gn_pfx6 *tmp)
 #define ROOM(n, iv, pfx)	((2 * (n) + 1) * sizeof(iv) > (n) * sizeof(pfx) ?	\
 	(2 * (n) + 1) * sizeof(iv) : (n) * sizeof(pfx))
 
+/* top[k]: */
+#define TOP_N		15		/* n, or this when n heads the record */
+#define TOP_PAIRS	0x10		/* the verdicts are tcp, udp pairs */
+#define TOP_OFF		5		/* the record's offset, in uint32, from this bit */
+/* A lookup reads 32 bytes of starts, maybe past the last record. */
+#define SLACK		8
+
+/*
+ * Lay the intervals out by /16 block into top and rec (see struct
+ * gn_ptab4); with rec NULL, only count the uint32s it takes. A start is
+ * kept as its low 16 bits minus one (a start at k << 16 is the record's
+ * first verdict instead), xored with 0x8000 for a signed compare. A block
+ * that no interval starts in points at the verdict before it, and only
+ * blocks that tell tcp from udp store pairs: for the benchmark's 100k
+ * prefixes that is 1.5 MB where sorted intervals and their index took 2.3.
+ */
+static size_t
+layout4(const struct iv4 *iv, uint32_t n, uint32_t *top, uint32_t *rec)
+{
+	size_t off = 0, last = 0, p;
+	uint32_t k, i = 0, lastpairs = 0;
+
+	for (k = 0; k < 65536; k++) {
+		uint32_t f, j, c, ns, pairs = 0;
+		int at = i < n && iv[i].start == k << 16;
+
+		/* The verdict in force at k << 16 (iv[0] starts at 0: i > 0 after block 0). */
+		f = at ? i++ : i - 1;
+		for (j = i; j < n && iv[j].start >> 16 == k; j++)
+			if (iv[j].vc[0] != iv[j].vc[1])
+				pairs = TOP_PAIRS;
+		ns = j - i;
+		if (ns == 0 && !at) {
+			/* Nothing starts here: the verdict in force is the last one written. */
+			top[k] = (uint32_t)last << TOP_OFF | lastpairs;
+			continue;
+		}
+		if (iv[f].vc[0] != iv[f].vc[1])
+			pairs = TOP_PAIRS;
+		p = off + (ns >= TOP_N);
+		off = p + (ns + 1) / 2 + ((size_t)(ns + 1) << (pairs != 0));
+		if (off > UINT32_MAX >> TOP_OFF)
+			return SIZE_MAX;	/* over 512 MB of records */
+		top[k] = (uint32_t)(p - (ns >= TOP_N)) << TOP_OFF | pairs | (ns < TOP_N ? ns : TOP_N);
+		last = off - (pairs ? 2 : 1);
+		lastpairs = pairs;
+		if (rec == NULL) {
+			i = j;
+			continue;
+		}
+		if (ns >= TOP_N)
+			rec[p - 1] = ns;
+		for (c = 0; c < ns + ns % 2; c++)
+			((uint16_t *)(void *)(rec + p))[c] = c < ns ?
+			    (uint16_t)(((iv[i + c].start & 0xffff) - 1) ^ 0x8000) : 0x7fff;
+		p += (ns + 1) / 2;
+		for (c = 0; c <= ns; c++, p += pairs ? 2 : 1) {
+			const int32_t *vc = c == 0 ? iv[f].vc : iv[i + c - 1].vc;
+
+			rec[p] = (uint32_t)vc[0];
+			if (pairs)
+				rec[p + 1] = (uint32_t)vc[1];
+		}
+		i = j;
+	}
+	return off;
+}
+
 int
 gn_ptab4_build(struct gn_ptab4 *t, struct gn_pfx4 *p, size_t n)
 {
 	static const struct flat_ops ops = { get4, emit4 };
-	struct out4 out = { t, 2 * n + 1 };
-	struct gn_iv4 *iv;
-	uint32_t k, i;
+	struct ivs4 ivs = { NULL, 0 };
+	struct out4 out = { &ivs, 2 * n + 1 };
+	struct iv4 *iv;
+	size_t nrec;
+	int rc = -1;
 
 	memset(t, 0, sizeof(*t));
-	if (n >= UINT32_MAX / 2 || (t->iv = malloc(ROOM(n, *t->iv, *p))) == NULL)
+	if (n >= UINT32_MAX / 2 || (ivs.iv = malloc(ROOM(n, *ivs.iv, *p))) == NULL)
 		return -1;
-	if ((n > 0 && sort4(p, n, (struct gn_pfx4 *)(void *)t->iv) == -1) ||
-	    flatten(p, n, &ops, &out, 0xffffffffu) == -1 ||
-	    (t->index = malloc(65537 * sizeof(*t->index))) == NULL) {
+	if ((n > 0 && sort4(p, n, (struct gn_pfx4 *)(void *)ivs.iv) == -1) ||
+	    flatten(p, n, &ops, &out, 0xffffffffu) == -1)
+		goto end;
+	/* Give back the room the blocks can reuse. */
+	if ((iv = realloc(ivs.iv, ivs.n * sizeof(*iv))) != NULL)
+		ivs.iv = iv;
+	if ((t->top = malloc(65536 * sizeof(*t->top))) == NULL ||
+	    (nrec = layout4(ivs.iv, ivs.n, t->top, NULL)) == SIZE_MAX ||
+	    (t->rec = malloc((nrec + SLACK) * sizeof(*t->rec))) == NULL)
+		goto end;
+	memset(t->rec + nrec, 0, SLACK * sizeof(*t->rec));
+	layout4(ivs.iv, ivs.n, t->top, t->rec);
+	t->nrec = (uint32_t)nrec;
+	t->n = ivs.n;
+	rc = 0;
+end:
+	free(ivs.iv);
+	if (rc == -1)
 		gn_ptab4_free(t);
-		return -1;
-	}
-	if ((iv = realloc(t->iv, t->n * sizeof(*iv))) != NULL)
-		t->iv = iv;
-	for (k = 0, i = 0; k <= 65536; k++) {
-		while (i < t->n && t->iv[i].start >> 16 < k)
-			i++;
-		t->index[k] = i;
-	}
-	return 0;
+	return rc;
 }
 
 int
@@ -334,8 +425,8 @@ gn_ptab6_build(struct gn_ptab6 *t, struct gn_pfx6 *p, size_t n)
 void
 gn_ptab4_free(struct gn_ptab4 *t)
 {
-	free(t->iv);
-	free(t->index);
+	free(t->top);
+	free(t->rec);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -349,21 +440,51 @@ gn_ptab6_free(struct gn_ptab6 *t)
 int32_t
 gn_ptab4_lookup(const struct gn_ptab4 *t, uint32_t addr, int pi)
 {
-	uint32_t k = addr >> 16, lo, hi;
+	uint32_t e = t->top[addr >> 16], low = addr & 0xffff, n = e & TOP_N, c;
+	uint32_t wide = (e & TOP_PAIRS) != 0;
+	const uint32_t *r = t->rec + (e >> TOP_OFF);
 
-	/* The interval holding addr starts at or below k << 16 ... */
-	lo = t->index[k] ? t->index[k] - 1 : 0;
-	/* ... and before the first one of the next block. */
-	hi = t->index[k + 1];
-	while (hi - lo > 1) {
-		uint32_t mid = lo + (hi - lo) / 2;
+	/* How many starts are at or below low: they are sorted, so it is a run from the first. */
+#ifdef __SSE2__
+	{
+		const __m128i key = _mm_set1_epi16((short)(low ^ 0x8000));
+		const __m128i *v = (const __m128i *)(const void *)r;
+		uint32_t i;
 
-		if (t->iv[mid].start <= addr)
-			lo = mid;
-		else
-			hi = mid;
+		if (n < TOP_N) {
+			/* Up to 14 starts in two vectors, no branch on the address; lanes past n are other data. */
+			c = (unsigned)__builtin_ctz(~((unsigned)_mm_movemask_epi8(_mm_packs_epi16(
+			    _mm_cmpgt_epi16(key, _mm_loadu_si128(v)),
+			    _mm_cmpgt_epi16(key, _mm_loadu_si128(v + 1)))) & ((1u << n) - 1)));
+		} else {
+			n = *r++;
+			v = (const __m128i *)(const void *)r;
+			for (c = 0, i = 0; c == i && i < n; i += 8, v++)
+				c = i + (unsigned)__builtin_ctz(~(unsigned)_mm_movemask_epi8(
+				    _mm_cmpgt_epi16(key, _mm_loadu_si128(v)))) / 2;
+			c = c < n ? c : n;
+		}
 	}
-	return t->iv[lo].vc[pi];
+#else
+	{
+		const uint16_t *st;
+		uint32_t hi;
+
+		if (n == TOP_N)
+			n = *r++;
+		st = (const uint16_t *)(const void *)r;
+		for (c = 0, hi = n; c < hi;) {
+			uint32_t mid = c + (hi - c) / 2;
+
+			if ((uint32_t)(st[mid] ^ 0x8000) < low)
+				c = mid + 1;
+			else
+				hi = mid;
+		}
+	}
+#endif
+	r += (n + 1) / 2;
+	return (int32_t)r[(c << wide) + ((uint32_t)pi & wide)];
 }
 
 int32_t
