@@ -57,7 +57,7 @@ tests_libgotonet_portable_la_CFLAGS = $(libgotonet_la_CFLAGS)
 tests_libgotonet_portable_la_LIBADD = $(libgotonet_la_LIBADD)
 
 gn_unit_portable = tests/unit_names_portable tests/unit_addr_portable \
-	tests/unit_table_portable tests/unit_rules_portable
+	tests/unit_prefixes_portable tests/unit_table_portable tests/unit_rules_portable
 check_PROGRAMS += $(gn_unit_portable)
 TESTS += $(gn_unit_portable)
 
@@ -70,6 +70,11 @@ tests_unit_addr_portable_SOURCES = tests/unit_addr.c $(gn_unit_common)
 tests_unit_addr_portable_CPPFLAGS = $(gn_unit_cppflags)
 tests_unit_addr_portable_CFLAGS = $(gn_unit_cflags)
 tests_unit_addr_portable_LDADD = tests/libgotonet-portable.la $(CHECK_LIBS)
+
+tests_unit_prefixes_portable_SOURCES = tests/unit_prefixes.c $(gn_unit_common)
+tests_unit_prefixes_portable_CPPFLAGS = $(gn_unit_cppflags)
+tests_unit_prefixes_portable_CFLAGS = $(gn_unit_cflags)
+tests_unit_prefixes_portable_LDADD = tests/libgotonet-portable.la $(CHECK_LIBS)
 
 tests_unit_table_portable_SOURCES = tests/unit_table.c $(gn_unit_common)
 tests_unit_table_portable_CPPFLAGS = $(gn_unit_cppflags)

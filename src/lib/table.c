@@ -168,12 +168,17 @@ match_regex(const struct gn_table *t, const struct gn_regex *re, size_t n, const
 static inline struct gn_verdict
 decide(enum gn_target target, int32_t vc)
 {
-	struct gn_verdict v = { GN_MATCH_NONE, target, GN_NONE };
+	struct gn_verdict v;
 
-	if (vc >= 0) {
-		v.rule = GN_VC_RULE(vc);
-		v.match = (vc & GN_VC_EXCEPT) ? GN_MATCH_EXCEPTED : GN_MATCH_LISTED;
-	}
+	/*
+	 * No branch: whether a target is listed is as unpredictable as the
+	 * traffic, and a mispredicted branch here cost IPv4 lookups a third.
+	 */
+	_Static_assert(GN_MATCH_NONE == 0 && GN_MATCH_LISTED == 1 && GN_MATCH_EXCEPTED == 2,
+	    "decide() computes the match from these values");
+	v.target = target;
+	v.rule = vc < 0 ? GN_NONE : GN_VC_RULE(vc);
+	v.match = (enum gn_match)((vc >= 0) + ((vc >= 0) & ((vc & GN_VC_EXCEPT) != 0)));
 	return v;
 }
 

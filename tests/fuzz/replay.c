@@ -121,7 +121,8 @@ run_dir(const char *dir, size_t *count)
 		n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), name_cmp);	/* names is NULL when n is 0 */
 	for (i = 0; i < n && rc == 0; i++) {
 		if (asprintf(&path, "%s/%s", dir, names[i]) == -1) {
 			rc = -1;
