@@ -189,6 +189,68 @@ START_TEST(addr_parse4_all_octets)
 }
 END_TEST
 
+/*
+ * gn_addr_parse6 against glibc's inet_pton(AF_INET6): on addresses as
+ * inet_ntop() writes them (compressed, with zero runs, IPv4-mapped), then
+ * with bytes changed, added or removed, and on random strings over hex
+ * digits, colons, dots and a few other bytes, both must accept the same
+ * strings with the same value.
+ */
+START_TEST(addr_parse6_vs_inet_pton)
+{
+	static const char alphabet[] = "0123456789abcdefABCDEFg:::...%x ";
+	char s[64];
+	uint8_t x[16], mine[16], ref[16];
+	int i, k, bad = 0, accepted = 0;
+
+	for (i = 0; i < 1000000 && bad < 10; i++) {
+		size_t len, pos;
+		int a, b;
+
+		if (rng() % 4 == 0) {
+			for (k = 0; k < 16; k++)
+				x[k] = (uint8_t)rng();
+			if (rng() % 3 == 0)
+				memset(x + rng() % 8, 0, rng() % 9);
+			else if (rng() % 3 == 0) {
+				memset(x, 0, 10);
+				x[10] = x[11] = 0xff;
+			}
+			inet_ntop(AF_INET6, x, s, sizeof(s));
+			len = strlen(s);
+			for (k = (int)(rng() % 4); k > 0; k--) {
+				pos = rng() % (len + 1);
+				if (rng() % 3 == 0 && len > 0)
+					s[pos % len] = alphabet[rng() % (sizeof(alphabet) - 1)];
+				else if (rng() % 2 == 0 && len < 60) {
+					memmove(s + pos + 1, s + pos, len - pos);
+					s[pos] = alphabet[rng() % (sizeof(alphabet) - 1)];
+					len++;
+				} else if (len > 0) {
+					memmove(s + pos % len, s + pos % len + 1, len - pos % len - 1);
+					len--;
+				}
+			}
+		} else {
+			len = rng() % 46;
+			for (k = 0; k < (int)len; k++)
+				s[k] = alphabet[rng() % (sizeof(alphabet) - 1)];
+		}
+		s[len] = '\0';
+		a = gn_addr_parse6(s, len, mine) == 0;
+		b = inet_pton(AF_INET6, s, ref) == 1;
+		accepted += a;
+		if (a != b || (a && memcmp(mine, ref, 16) != 0)) {
+			printf("FAIL addr_parse6: '%s': gn_addr_parse6 %s, inet_pton %s\n", s,
+			    a ? "accepts" : "refuses", b ? "accepts" : "refuses");
+			bad++;
+		}
+	}
+	ck_assert_int_eq(bad, 0);
+	ck_assert_msg(accepted > 10000, "only %d valid addresses generated", accepted);
+}
+END_TEST
+
 /* The length is honoured: bytes after len are never read as part of the address. */
 START_TEST(addr_parse_len)
 {
@@ -217,6 +279,7 @@ addr_suite(void)
 	tcase_add_test(tc, addr_parse4_vs_inet_pton);
 	tcase_add_test(tc, addr_parse4_vs_ref);
 	tcase_add_test(tc, addr_parse4_shapes);
+	tcase_add_test(tc, addr_parse6_vs_inet_pton);
 	tcase_add_test(tc, addr_parse4_all_octets);
 	tcase_add_test(tc, addr_parse_len);
 	suite_add_tcase(s, tc);

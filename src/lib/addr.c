@@ -176,15 +176,109 @@ gn_addr_parse4(const char *s, size_t len, uint32_t *out)
 }
 #endif
 
+/* Hex digit values plus one; 0: not a hex digit. */
+static const uint8_t hex1[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
+	['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
+/* The dotted quad that may end an IPv6 address, read as inet_pton() reads it. */
+static int
+tail_quad(const unsigned char *p, const unsigned char *end, uint8_t out[4])
+{
+	unsigned v = 0, octets = 0, digit = 0;
+
+	for (; p < end; p++) {
+		if (*p - (unsigned)'0' <= 9) {
+			if (digit && v == 0)
+				return -1;		/* leading zero */
+			if ((v = v * 10 + (*p - '0')) > 255)
+				return -1;
+			if (!digit) {
+				octets++;
+				digit = 1;
+			}
+		} else if (*p == '.' && digit && octets < 4) {
+			out[octets - 1] = (uint8_t)v;
+			v = 0;
+			digit = 0;
+		} else {
+			return -1;
+		}
+	}
+	if (octets < 4 || !digit)
+		return -1;
+	out[3] = (uint8_t)v;
+	return 0;
+}
+
+/*
+ * IPv6 text exactly as glibc's inet_pton(AF_INET6) takes it (tests/unit_addr.c
+ * compares the two on millions of strings), three to four times faster: a
+ * table per byte instead of a search, and no copy to terminate the string.
+ * Groups of one to four hex digits, at most one "::", and a dotted quad for
+ * the last 32 bits; no zone, no brackets (the caller takes those off).
+ */
 int
 gn_addr_parse6(const char *s, size_t len, uint8_t out[16])
 {
-	char buf[INET6_ADDRSTRLEN];
+	const unsigned char *p = (const unsigned char *)s, *end = p + len, *tok;
+	uint8_t tmp[16], *tp = tmp, *gap = NULL;
+	unsigned v = 0, nx = 0;
 
-	if (len == 0 || len >= sizeof(buf) || memchr(s, ':', len) == NULL ||
-	    memchr(s, '\0', len) != NULL)
+	if (len == 0 || len >= INET6_ADDRSTRLEN)
 		return -1;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	return inet_pton(AF_INET6, buf, out) == 1 ? 0 : -1;
+	if (*p == ':' && (++p == end || *p != ':'))
+		return -1;			/* a leading colon only as "::" */
+	for (tok = p; p < end;) {
+		unsigned ch = *p++, d = hex1[ch];
+
+		if (d != 0) {
+			if (nx == 4)
+				return -1;
+			v = v << 4 | (d - 1);
+			nx++;
+		} else if (ch == ':') {
+			tok = p;
+			if (nx == 0) {
+				if (gap != NULL)
+					return -1;	/* a second "::" */
+				gap = tp;
+				continue;
+			}
+			if (p == end || tp + 2 > tmp + 16)
+				return -1;
+			*tp++ = (uint8_t)(v >> 8);
+			*tp++ = (uint8_t)v;
+			v = nx = 0;
+		} else if (ch == '.' && tp + 4 <= tmp + 16 && tail_quad(tok, end, tp) == 0) {
+			tp += 4;
+			nx = 0;
+			break;
+		} else {
+			return -1;
+		}
+	}
+	if (nx > 0) {
+		if (tp + 2 > tmp + 16)
+			return -1;
+		*tp++ = (uint8_t)(v >> 8);
+		*tp++ = (uint8_t)v;
+	}
+	if (gap != NULL) {
+		/* "::" stands for at least one group of zeros. */
+		size_t n = (size_t)(tp - gap);
+
+		if (tp == tmp + 16)
+			return -1;
+		memmove(tmp + 16 - n, gap, n);
+		memset(gap, 0, (size_t)(tmp + 16 - n - gap));
+		tp = tmp + 16;
+	}
+	if (tp != tmp + 16)
+		return -1;
+	memcpy(out, tmp, 16);
+	return 0;
 }

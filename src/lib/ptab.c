@@ -490,15 +490,21 @@ gn_ptab4_lookup(const struct gn_ptab4 *t, uint32_t addr, int pi)
 int32_t
 gn_ptab6_lookup(const struct gn_ptab6 *t, gn_u128 addr, int pi)
 {
-	uint32_t lo = 0, hi = t->n;
+	const struct gn_iv6 *base = t->iv;
+	uint32_t n = t->n;
 
-	while (hi - lo > 1) {
-		uint32_t mid = lo + (hi - lo) / 2;
+	/*
+	 * The last interval starting at or below addr, halving without a branch
+	 * on the comparison (it goes either way at random), with both possible
+	 * next probes already loading.
+	 */
+	while (n > 1) {
+		uint32_t half = n / 2;
 
-		if (t->iv[mid].start <= addr)
-			lo = mid;
-		else
-			hi = mid;
+		__builtin_prefetch(&base[half / 2]);
+		__builtin_prefetch(&base[half + half / 2]);
+		base = base[half].start <= addr ? base + half : base;
+		n -= half;
 	}
-	return t->iv[lo].vc[pi];
+	return base->vc[pi];
 }
