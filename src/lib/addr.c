@@ -184,42 +184,13 @@ static const uint8_t hex1[256] = {
 	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
 };
 
-/* The dotted quad that may end an IPv6 address, read as inet_pton() reads it. */
-static int
-tail_quad(const unsigned char *p, const unsigned char *end, uint8_t out[4])
-{
-	unsigned v = 0, octets = 0, digit = 0;
-
-	for (; p < end; p++) {
-		if (*p - (unsigned)'0' <= 9) {
-			if (digit && v == 0)
-				return -1;		/* leading zero */
-			if ((v = v * 10 + (*p - '0')) > 255)
-				return -1;
-			if (!digit) {
-				octets++;
-				digit = 1;
-			}
-		} else if (*p == '.' && digit && octets < 4) {
-			out[octets - 1] = (uint8_t)v;
-			v = 0;
-			digit = 0;
-		} else {
-			return -1;
-		}
-	}
-	if (octets < 4 || !digit)
-		return -1;
-	out[3] = (uint8_t)v;
-	return 0;
-}
-
 /*
  * IPv6 text exactly as glibc's inet_pton(AF_INET6) takes it (tests/unit_addr.c
  * compares the two on millions of strings), three to four times faster: a
  * table per byte instead of a search, and no copy to terminate the string.
  * Groups of one to four hex digits, at most one "::", and a dotted quad for
- * the last 32 bits; no zone, no brackets (the caller takes those off).
+ * the last 32 bits (inet_pton() reads it as gn_addr_parse4() does: decimal,
+ * no leading zero); no zone, no brackets (the caller takes those off).
  */
 int
 gn_addr_parse6(const char *s, size_t len, uint8_t out[16])
@@ -227,6 +198,7 @@ gn_addr_parse6(const char *s, size_t len, uint8_t out[16])
 	const unsigned char *p = (const unsigned char *)s, *end = p + len, *tok;
 	uint8_t tmp[16], *tp = tmp, *gap = NULL;
 	unsigned v = 0, nx = 0;
+	uint32_t a4;
 
 	if (len == 0 || len >= INET6_ADDRSTRLEN)
 		return -1;
@@ -253,8 +225,12 @@ gn_addr_parse6(const char *s, size_t len, uint8_t out[16])
 			*tp++ = (uint8_t)(v >> 8);
 			*tp++ = (uint8_t)v;
 			v = nx = 0;
-		} else if (ch == '.' && tp + 4 <= tmp + 16 && tail_quad(tok, end, tp) == 0) {
-			tp += 4;
+		} else if (ch == '.' && tp + 4 <= tmp + 16 &&
+		    gn_addr_parse4((const char *)tok, (size_t)(end - tok), &a4) == 0) {
+			*tp++ = (uint8_t)(a4 >> 24);
+			*tp++ = (uint8_t)(a4 >> 16);
+			*tp++ = (uint8_t)(a4 >> 8);
+			*tp++ = (uint8_t)a4;
 			nx = 0;
 			break;
 		} else {

@@ -99,8 +99,6 @@ typedef unsigned __int128 gn_u128;
 struct gn_ptab4 {
 	uint32_t	*top;		/* 65536: record offset << 5 | pairs << 4 | n (15: n heads the record) */
 	uint32_t	*rec;		/* records, 4-byte aligned */
-	uint32_t	 nrec;		/* its length in uint32, 32 bytes of slack not counted */
-	uint32_t	 n;		/* intervals (for figures) */
 };
 
 struct gn_iv6 {

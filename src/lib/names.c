@@ -398,22 +398,6 @@ classify(const unsigned char *name, size_t len, unsigned char *buf, uint64_t dw[
 	return bad ? -1 : 0;
 }
 
-/* Where the dot before byte end is (dots: one bit per byte), or SIZE_MAX. */
-static inline size_t
-prev_dot(const uint64_t dw[4], size_t end)
-{
-	size_t w = end / 64;
-	uint64_t m = end % 64 ? dw[w] & ((1ULL << end % 64) - 1) : 0;
-
-	for (;;) {
-		if (m != 0)
-			return 64 * w + 63 - (size_t)__builtin_clzll(m);
-		if (w == 0)
-			return SIZE_MAX;
-		m = dw[--w];
-	}
-}
-
 /*
  * Hash every suffix of the name in buf (len bytes, lowercase, its dots in
  * dw) that starts at a label, shortest first, each from its parent's, and
@@ -473,23 +457,22 @@ gn_names_match(const struct gn_names *n, const char *arena, const char *name, si
 	uint64_t dw[4] = { 0, 0, 0, 0 }, hs[128];
 	uint8_t at[128];		/* where each suffix starts, shortest first */
 	int32_t list = -1, except = -1;
-	size_t k, nb, start;
+	size_t k, nb;
 
 	*valid = 0;
 	if (len == 0 || len > NAME_MAX_LEN)
 		return -1;
 	if (classify((const unsigned char *)name, len, buf, dw) == -1)
 		return -1;
-	/* The last label decides whether this is a name at all (WHATWG). */
-	start = prev_dot(dw, len) + 1;
-	if (buf[start] - (unsigned)'0' <= 9 &&
-	    numeric_label((const char *)buf + start, (const char *)buf + len)) {
-		*valid = 2;			/* an address attempt, not a name */
-		return -1;
-	}
 	/* Labels from the right: hash each suffix and start loading its slot. */
 	if ((nb = suffixes(n, buf, len, dw, hs, at)) == 0)
 		return -1;		/* empty or over-long label */
+	/* The last label decides whether this is a name at all (WHATWG). */
+	if (buf[at[0]] - (unsigned)'0' <= 9 &&
+	    numeric_label((const char *)buf + at[0], (const char *)buf + len)) {
+		*valid = 2;			/* an address attempt, not a name */
+		return -1;
+	}
 	*valid = 1;
 	/*
 	 * Every suffix is looked up: only listed names are in the hash, so a

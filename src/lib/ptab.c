@@ -392,8 +392,6 @@ gn_ptab4_build(struct gn_ptab4 *t, struct gn_pfx4 *p, size_t n)
 		goto end;
 	memset(t->rec + nrec, 0, SLACK * sizeof(*t->rec));
 	layout4(ivs.iv, ivs.n, t->top, t->rec);
-	t->nrec = (uint32_t)nrec;
-	t->n = ivs.n;
 	rc = 0;
 end:
 	free(ivs.iv);

@@ -2,7 +2,6 @@
 /* The immutable table: built once from parsed rules, then looked up from any number of threads. */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -300,15 +299,9 @@ gn_table_rule_info(const struct gn_table *t, int32_t id, struct gn_rule_info *in
 		return 0;
 	}
 	info->pattern = t->arena.buf + r->pattern;
-	if (r->kind == GN_KIND_NET6) {
-		char text[INET6_ADDRSTRLEN];
-		const char *slash = strchr(info->pattern, '/');
-		size_t n = (size_t)(slash - info->pattern);
-
-		memcpy(text, info->pattern, n);
-		text[n] = '\0';
-		inet_pton(AF_INET6, text, info->addr);
-	}
+	if (r->kind == GN_KIND_NET6)
+		(void)gn_addr_parse6(info->pattern, (size_t)(strchr(info->pattern, '/') - info->pattern),
+		    info->addr);	/* the parser made this text from an address */
 	return 0;
 }
 
