@@ -766,6 +766,56 @@ print_machine(void)
 	printf("machine: %ld CPU(s), %s\n", sysconf(_SC_NPROCESSORS_ONLN), model ? model : "?");
 }
 
+/*
+ * What this machine's memory does right now: ns per read in a chase through
+ * a random cycle of 64-byte lines spread over mb megabytes. A big-table
+ * domain lookup reads a few such lines at random in about 7 MB, so its
+ * figure moves with these (on a shared VM, with the neighbours' load).
+ */
+static double
+mem_latency(size_t mb)
+{
+	size_t n = mb * 1024 * 1024 / 64, i, j, p = 0, *line = xmalloc(n * 64), *perm;
+	uint64_t saved = rng_state;
+	double t0, ns;
+
+	perm = xmalloc(n * sizeof(*perm));
+	rng_state = 42;
+	for (i = 0; i < n; i++)
+		perm[i] = i;
+	for (i = n - 1; i > 0; i--) {
+		j = ri(i + 1);
+		p = perm[i];
+		perm[i] = perm[j];
+		perm[j] = p;
+	}
+	for (i = 0; i < n; i++)
+		line[perm[i] * 8] = perm[(i + 1) % n] * 8;
+	for (i = 0, p = 0; i < n; i++)		/* once round, untimed */
+		p = line[p];
+	t0 = now();
+	for (i = 0; i < 2000000; i++)
+		p = line[p];
+	ns = (now() - t0) * 1e9 / 2e6;
+	sink += p;
+	rng_state = saved;
+	free(perm);
+	free(line);
+	return ns;
+}
+
+static void
+print_mem_latency(const char *when)
+{
+	static const size_t mb[] = { 1, 4, 8, 32 };
+	size_t i;
+
+	printf("memory %s: ns per random read in", when);
+	for (i = 0; i < sizeof(mb) / sizeof(mb[0]); i++)
+		printf("%s %zu MB %.0f", i ? "," : "", mb[i], mem_latency(mb[i]));
+	printf("\n");
+}
+
 static void
 usage(void)
 {
@@ -877,6 +927,7 @@ main(int argc, char **argv)
 			    lin[i].nregex);
 	}
 
+	print_mem_latency("before the lookups");
 	printf("\nlookups (gn_table_lookup, pre-generated queries: half below/inside a listed rule, half random)\n");
 	printf("  %-8s %-6s %9s %10s %9s | %12s %10s %7s | %10s | %s\n", "rules", "query", "ns/lookup",
 	    "lookups/s", "listed", "linear ns", "linear/s", "queries", "speedup", "mismatches/checked");
@@ -906,6 +957,7 @@ main(int argc, char **argv)
 	}
 	printf("  (big-hot: the big table, queries drawn from %d distinct ones, as a proxy's traffic repeats)\n",
 	    HOT_POOL);
+	print_mem_latency("after the lookups ");
 
 	printf("\nload and memory, %s (%zu rules)\n", paths[1], gn_table_rule_count(tab[1]));
 	printf("  load times (ms):");
