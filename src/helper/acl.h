@@ -198,9 +198,9 @@ put_mem(char *p, const char *s, size_t n)
 
 /* Append the decimal digits of v; returns how many. */
 static inline size_t
-put_u32(char *p, uint32_t v)
+put_uint(char *p, unsigned long v)
 {
-	char tmp[10];
+	char tmp[20];
 	size_t n = 0;
 
 	do {

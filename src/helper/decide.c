@@ -122,7 +122,7 @@ gn_acl_put_where(const struct gn_acl_rules *rules, int32_t id, char *p)
 
 	o += put_mem(p + o, rules->strtext + f->esc, f->esclen);
 	p[o++] = ':';
-	o += put_u32(p + o, r->line);
+	o += put_uint(p + o, r->line);
 	return o;
 }
 
@@ -145,7 +145,7 @@ gn_acl_put_ok(const struct gn_acl_rules *rules, int32_t host_rule, int32_t sni_r
 	size_t o = 0;
 
 	o += put_mem(p + o, rules->headtext + h->off, h->len);
-	o += put_u32(p + o, r->line);
+	o += put_uint(p + o, r->line);
 	if (sni_rule != GN_NONE && sni_rule != host_rule) {
 		o += PUT_LIT(p + o, " gotonet_sni_rule=");
 		o += gn_acl_put_where(rules, sni_rule, p + o);
@@ -173,7 +173,7 @@ gn_acl_put_log(const struct gn_acl_rules *rules, int32_t id, char *p)
 
 	o += put_mem(p + o, rules->strtext + f->raw, f->rawlen);
 	p[o++] = ':';
-	o += put_u32(p + o, r->line);
+	o += put_uint(p + o, r->line);
 	o += PUT_LIT(p + o, " label=\"");
 	o += put_mem(p + o, rules->strtext + l->raw, l->rawlen);
 	p[o++] = '"';
@@ -209,6 +209,33 @@ fnv1a(const char *s, size_t n)
 	return h;
 }
 
+/*
+ * The slots of an open-addressing index of n entries (index + 1, 0 empty),
+ * nslot a power of two, entry i placed by hash(rules, i); NULL on ENOMEM.
+ */
+static uint32_t *
+index_build(const struct gn_acl_rules *rules, size_t n, size_t nslot,
+    uint32_t (*hash)(const struct gn_acl_rules *, size_t))
+{
+	uint32_t *slot;
+	size_t i, j;
+
+	if ((slot = calloc(nslot, sizeof(*slot))) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		for (j = hash(rules, i) & (nslot - 1); slot[j] != 0; j = (j + 1) & (nslot - 1))
+			;
+		slot[j] = (uint32_t)(i + 1);
+	}
+	return slot;
+}
+
+static uint32_t
+str_hash(const struct gn_acl_rules *rules, size_t i)
+{
+	return fnv1a(rules->strtext + rules->str[i].raw, rules->str[i].rawlen);
+}
+
 /* Room for one more string: double the entries (and the slots with them). */
 static int
 strtab_grow(struct gn_acl_rules *rules)
@@ -216,26 +243,18 @@ strtab_grow(struct gn_acl_rules *rules)
 	struct gn_acl_strtab *st = rules->strtab;
 	struct gn_acl_str *str;
 	uint32_t *slot;
-	size_t cap = st->cap ? 2 * st->cap : 16, nslot = 4 * cap, i, j;
+	size_t cap = st->cap ? 2 * st->cap : 16;
 
 	if (cap > UINT32_MAX / 8)
 		return -1;
 	if ((str = realloc(rules->str, cap * sizeof(*str))) == NULL)
 		return -1;
 	rules->str = str;
-	if ((slot = calloc(nslot, sizeof(*slot))) == NULL)
+	if ((slot = index_build(rules, rules->nstr, 4 * cap, str_hash)) == NULL)
 		return -1;
-	for (i = 0; i < rules->nstr; i++) {
-		const struct gn_acl_str *e = &rules->str[i];
-
-		for (j = fnv1a(rules->strtext + e->raw, e->rawlen) & (nslot - 1); slot[j] != 0;
-		    j = (j + 1) & (nslot - 1))
-			;
-		slot[j] = (uint32_t)(i + 1);
-	}
 	free(st->slot);
 	st->slot = slot;
-	st->nslot = nslot;
+	st->nslot = 4 * cap;
 	st->cap = cap;
 	return 0;
 }
@@ -305,6 +324,14 @@ head_hash(uint32_t label, uint32_t file, uint8_t direct)
 	return (uint32_t)(k >> 32) ^ direct;
 }
 
+static uint32_t
+head_hash_at(const struct gn_acl_rules *rules, size_t i)
+{
+	const struct gn_acl_head *e = &rules->head[i];
+
+	return head_hash(e->label, e->file, e->direct);
+}
+
 /* Room for one more head: double the entries and rehash. */
 static int
 heads_grow(struct gn_acl_rules *rules)
@@ -312,26 +339,18 @@ heads_grow(struct gn_acl_rules *rules)
 	struct gn_acl_heads *hs = rules->heads;
 	struct gn_acl_head *head;
 	uint32_t *slot;
-	size_t cap = hs->cap ? 2 * hs->cap : 8, nslot = 4 * cap, i, j;
+	size_t cap = hs->cap ? 2 * hs->cap : 8;
 
 	if (cap > UINT32_MAX / 8)
 		return -1;
 	if ((head = realloc(rules->head, cap * sizeof(*head))) == NULL)
 		return -1;
 	rules->head = head;
-	if ((slot = calloc(nslot, sizeof(*slot))) == NULL)
+	if ((slot = index_build(rules, rules->nhead, 4 * cap, head_hash_at)) == NULL)
 		return -1;
-	for (i = 0; i < rules->nhead; i++) {
-		const struct gn_acl_head *e = &rules->head[i];
-
-		for (j = head_hash(e->label, e->file, e->direct) & (nslot - 1); slot[j] != 0;
-		    j = (j + 1) & (nslot - 1))
-			;
-		slot[j] = (uint32_t)(i + 1);
-	}
 	free(hs->slot);
 	hs->slot = slot;
-	hs->nslot = nslot;
+	hs->nslot = 4 * cap;
 	hs->cap = cap;
 	return 0;
 }

@@ -250,22 +250,6 @@ log_field(char *p, const char *name, size_t namelen, const char *v, size_t n)
 
 #define LOG_FIELD(p, name, v, n)	log_field((p), (name), sizeof(name) - 1, (v), (n))
 
-/* Append the decimal digits of v. */
-static size_t
-put_uint(char *p, unsigned long v)
-{
-	char tmp[24];
-	size_t n = 0, i;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	for (i = 0; i < n; i++)
-		p[i] = tmp[n - 1 - i];
-	return n;
-}
-
 /* " NAME=FILE:LINE label="LABEL"". */
 static size_t
 log_rule(char *p, const char *name, size_t namelen, const struct gn_acl_rules *rules, int32_t id)
