@@ -9,6 +9,9 @@
 #include "gotonet.h"
 
 /* A string arena: offsets are stable while it grows; offset 0 is "". */
+/* Bytes kept readable past the arena's end and a lookup's copy of a name: keys are compared 32 at a time. */
+#define KEY_PAD		32
+
 struct gn_arena {
 	char		*buf;
 	size_t		 len, cap;

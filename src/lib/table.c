@@ -71,11 +71,15 @@ gn_table_finish(struct gn_table *t, struct gn_pfx4 **p4, size_t n4, struct gn_pf
 	for (i = 0; i < t->nrules; i++)
 		if (t->rules[i].kind == GN_KIND_HOST || t->rules[i].kind == GN_KIND_DOMAIN)
 			nnames++;
-	/* Loading is done with the arena: give back what its doubling over-allocated. */
-	if ((shrunk = realloc(t->arena.buf, t->arena.len)) != NULL) {
-		t->arena.buf = shrunk;
-		t->arena.cap = t->arena.len;
-	}
+	/*
+	 * Loading is done with the arena: give back what its doubling
+	 * over-allocated, keeping KEY_PAD zero bytes for the name hash's loads.
+	 */
+	if ((shrunk = realloc(t->arena.buf, t->arena.len + KEY_PAD)) == NULL)
+		goto nomem;
+	t->arena.buf = shrunk;
+	t->arena.cap = t->arena.len + KEY_PAD;
+	memset(t->arena.buf + t->arena.len, 0, KEY_PAD);
 	/* Host names are short: a regex that needs more than this is pathological. */
 	if (t->nregex + t->nxregex > 0) {
 		if ((t->mctx = pcre2_match_context_create(NULL)) == NULL)
@@ -226,7 +230,7 @@ gn_table_lookup(const struct gn_table *t, const char *s, size_t len, unsigned pr
 	if (valid == 0)
 		return decide(GN_TARGET_INVALID, -1);
 	/* Exceptions beat the list, whatever their kind. */
-	if (!GN_VC_IS_EXCEPT(vc) && t->nxregex > 0 &&
+	if (t->nxregex > 0 && !GN_VC_IS_EXCEPT(vc) &&
 	    (x = match_regex(t, t->xregex, t->nxregex, s, len, 1)) != GN_NONE)
 		return decide(GN_TARGET_NAME, x | GN_VC_EXCEPT);
 	if (vc == -1 && t->nregex > 0)
