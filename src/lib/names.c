@@ -423,8 +423,7 @@ suffixes(const struct gn_names *n, const unsigned char *buf, size_t len, const u
 	for (end = len;; end = start - 1) {
 		while (w > 0 && m == 0)		/* w first: most names fit one word */
 			m = dw[--w];
-		/* Past the last dot, or 0 when none is left: a mask, not a branch. */
-		start = (64 * w + 64 - (size_t)__builtin_clzll(m | 1)) & -(size_t)(m != 0);
+		start = m ? 64 * w + 64 - (size_t)__builtin_clzll(m) : 0;
 		if (end - start - 1 > 62)
 			return 0;
 		h = label_hash(h, buf + start, end - start);
