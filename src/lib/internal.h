@@ -8,13 +8,29 @@
 
 #include "gotonet.h"
 
+/*
+ * Memory for big arrays (mem.c): each big block is a mapping of its own,
+ * faulted in with one call rather than a page fault per page, in huge pages
+ * where it fills them, and unmapped when freed. Blocks are zeroed; small
+ * ones come from malloc. Free with gn_mem_free() only.
+ */
+void		*gn_mem_alloc(size_t size);
+/* A block of size bytes with room reserved (not faulted in) to grow to max in place. */
+void		*gn_mem_reserve(size_t size, size_t max);
+/* Grow (new bytes zeroed) or shrink, moving only past the room reserved; NULL, p intact, on ENOMEM. */
+void		*gn_mem_realloc(void *p, size_t size);
+void		 gn_mem_free(void *p);
+/* The next size in bytes for a growing block of cap bytes that must hold need. */
+size_t		 gn_mem_grow(size_t cap, size_t need);
+
 /* A string arena: offsets are stable while it grows; offset 0 is "". */
 struct gn_arena {
 	char		*buf;
 	size_t		 len, cap;
 };
 
-int		 gn_arena_init(struct gn_arena *);
+/* max: how big it may get (room reserved, not used), 0 if not known. */
+int		 gn_arena_init(struct gn_arena *, size_t max);
 void		 gn_arena_free(struct gn_arena *);
 /* Append len bytes plus a NUL; returns the offset or UINT32_MAX on ENOMEM. */
 uint32_t	 gn_arena_add(struct gn_arena *, const void *, size_t len);
@@ -175,7 +191,8 @@ gn_rule_attrs(const struct gn_table *t, const struct gn_rule *r)
 }
 
 /* Builder entry points used by the parser (table.c). */
-struct gn_table	*gn_table_new(void);
+/* size: of the rules text, to reserve room for what is made from it (0: not known). */
+struct gn_table	*gn_table_new(size_t size);
 /* Takes the prefix arrays (and frees them, setting them to NULL). */
 int		 gn_table_finish(struct gn_table *, struct gn_pfx4 **, size_t,
 		    struct gn_pfx6 **, size_t, struct gn_diag *);

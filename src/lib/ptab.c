@@ -378,23 +378,22 @@ gn_ptab4_build(struct gn_ptab4 *t, struct gn_pfx4 *p, size_t n)
 	int rc = -1;
 
 	memset(t, 0, sizeof(*t));
-	if (n >= UINT32_MAX / 2 || (ivs.iv = malloc(ROOM(n, *ivs.iv, *p))) == NULL)
+	if (n >= UINT32_MAX / 2 || (ivs.iv = gn_mem_alloc(ROOM(n, *ivs.iv, *p))) == NULL)
 		return -1;
 	if ((n > 0 && sort4(p, n, (struct gn_pfx4 *)(void *)ivs.iv) == -1) ||
 	    flatten(p, n, &ops, &out, 0xffffffffu) == -1)
 		goto end;
 	/* Give back the room the blocks can reuse. */
-	if ((iv = realloc(ivs.iv, ivs.n * sizeof(*iv))) != NULL)
+	if ((iv = gn_mem_realloc(ivs.iv, ivs.n * sizeof(*iv))) != NULL)
 		ivs.iv = iv;
-	if ((t->top = malloc(65536 * sizeof(*t->top))) == NULL ||
+	if ((t->top = gn_mem_alloc(65536 * sizeof(*t->top))) == NULL ||
 	    (nrec = layout4(ivs.iv, ivs.n, t->top, NULL)) == SIZE_MAX ||
-	    (t->rec = malloc((nrec + SLACK) * sizeof(*t->rec))) == NULL)
+	    (t->rec = gn_mem_alloc((nrec + SLACK) * sizeof(*t->rec))) == NULL)
 		goto end;
-	memset(t->rec + nrec, 0, SLACK * sizeof(*t->rec));
 	layout4(ivs.iv, ivs.n, t->top, t->rec);
 	rc = 0;
 end:
-	free(ivs.iv);
+	gn_mem_free(ivs.iv);
 	if (rc == -1)
 		gn_ptab4_free(t);
 	return rc;
@@ -408,14 +407,14 @@ gn_ptab6_build(struct gn_ptab6 *t, struct gn_pfx6 *p, size_t n)
 	struct gn_iv6 *iv;
 
 	memset(t, 0, sizeof(*t));
-	if (n >= UINT32_MAX / 2 || (t->iv = malloc(ROOM(n, *t->iv, *p))) == NULL)
+	if (n >= UINT32_MAX / 2 || (t->iv = gn_mem_alloc(ROOM(n, *t->iv, *p))) == NULL)
 		return -1;
 	if ((n > 0 && sort6(p, n, (struct gn_pfx6 *)(void *)t->iv) == -1) ||
 	    flatten(p, n, &ops, &out, ~(gn_u128)0) == -1) {
 		gn_ptab6_free(t);
 		return -1;
 	}
-	if ((iv = realloc(t->iv, t->n * sizeof(*iv))) != NULL)
+	if ((iv = gn_mem_realloc(t->iv, t->n * sizeof(*iv))) != NULL)
 		t->iv = iv;
 	return 0;
 }
@@ -423,15 +422,15 @@ gn_ptab6_build(struct gn_ptab6 *t, struct gn_pfx6 *p, size_t n)
 void
 gn_ptab4_free(struct gn_ptab4 *t)
 {
-	free(t->top);
-	free(t->rec);
+	gn_mem_free(t->top);
+	gn_mem_free(t->rec);
 	memset(t, 0, sizeof(*t));
 }
 
 void
 gn_ptab6_free(struct gn_ptab6 *t)
 {
-	free(t->iv);
+	gn_mem_free(t->iv);
 	memset(t, 0, sizeof(*t));
 }
 
