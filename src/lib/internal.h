@@ -17,7 +17,10 @@
 void		*gn_mem_alloc(size_t size);
 /* A block of size bytes with room reserved (not faulted in) to grow to max in place. */
 void		*gn_mem_reserve(size_t size, size_t max);
-/* Grow (new bytes zeroed) or shrink, moving only past the room reserved; NULL, p intact, on ENOMEM. */
+/*
+ * Grow (new bytes zeroed), moving only past the room reserved, or shrink,
+ * giving back the room (the same size: only that); NULL, p intact, on ENOMEM.
+ */
 void		*gn_mem_realloc(void *p, size_t size);
 void		 gn_mem_free(void *p);
 /* The next size in bytes for a growing block of cap bytes that must hold need. */
@@ -114,7 +117,7 @@ typedef unsigned __int128 gn_u128;
  */
 struct gn_ptab4 {
 	uint32_t	*top;		/* 65536: record offset << 5 | pairs << 4 | n (15: n heads the record) */
-	uint32_t	*rec;		/* records, 4-byte aligned */
+	uint32_t	*rec;		/* records, 4-byte aligned, in top's block after it */
 };
 
 struct gn_iv6 {
@@ -142,7 +145,10 @@ struct gn_pfx6 {
 	uint8_t		proto;
 };
 
-/* Build from prefixes (sorted in place). */
+/*
+ * Build from prefixes (sorted in place). The IPv4 build takes p, a
+ * gn_mem block, whatever it returns: its memory becomes the table's.
+ */
 int		 gn_ptab4_build(struct gn_ptab4 *, struct gn_pfx4 *, size_t n);
 int		 gn_ptab6_build(struct gn_ptab6 *, struct gn_pfx6 *, size_t n);
 void		 gn_ptab4_free(struct gn_ptab4 *);

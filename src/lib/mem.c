@@ -175,8 +175,8 @@ gn_mem_realloc(void *ptr, size_t size)
 		return q;
 	}
 	len = round_up(HDR + size, pg);
-	if (size < h->size) {
-		/* Shrink: give back the pages past the end. */
+	if (size <= h->size) {
+		/* Shrink (or fit): give back the pages past the end. */
 		if (len < h->map) {
 			(void)munmap(p + len, h->map - len);
 			h->map = len;
@@ -184,7 +184,8 @@ gn_mem_realloc(void *ptr, size_t size)
 			if (h->ready > len)
 				h->ready = len;
 		}
-		memset(p + HDR + size, 0, (h->size < h->room ? h->size : h->room) - size);
+		if (size < h->size)
+			memset(p + HDR + size, 0, (h->size < h->room ? h->size : h->room) - size);
 		h->size = size;
 		return ptr;
 	}

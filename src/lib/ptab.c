@@ -374,26 +374,46 @@ gn_ptab4_build(struct gn_ptab4 *t, struct gn_pfx4 *p, size_t n)
 	struct ivs4 ivs = { NULL, 0 };
 	struct out4 out = { &ivs, 2 * n + 1 };
 	struct iv4 *iv;
-	size_t nrec;
+	size_t nrec, need, top = 65536 * sizeof(*t->top);
+	uint32_t *b;
 	int rc = -1;
 
 	memset(t, 0, sizeof(*t));
 	if (n >= UINT32_MAX / 2 || (ivs.iv = gn_mem_alloc(ROOM(n, *ivs.iv, *p))) == NULL)
-		return -1;
+		goto end;
 	if ((n > 0 && sort4(p, n, (struct gn_pfx4 *)(void *)ivs.iv) == -1) ||
 	    flatten(p, n, &ops, &out, 0xffffffffu) == -1)
 		goto end;
 	/* Give back the room the blocks can reuse. */
 	if ((iv = gn_mem_realloc(ivs.iv, ivs.n * sizeof(*iv))) != NULL)
 		ivs.iv = iv;
-	if ((t->top = gn_mem_alloc(65536 * sizeof(*t->top))) == NULL ||
-	    (nrec = layout4(ivs.iv, ivs.n, t->top, NULL)) == SIZE_MAX ||
-	    (t->rec = gn_mem_alloc((nrec + SLACK) * sizeof(*t->rec))) == NULL)
+	/*
+	 * The prefixes are spent: their block, its pages already faulted in,
+	 * becomes the table, top then the records.
+	 */
+	if (n * sizeof(*p) < top) {
+		if ((b = gn_mem_realloc(p, top)) == NULL)
+			goto end;
+		p = (struct gn_pfx4 *)(void *)b;
+	}
+	t->top = (uint32_t *)(void *)p;
+	p = NULL;
+	if ((nrec = layout4(ivs.iv, ivs.n, t->top, NULL)) == SIZE_MAX)
 		goto end;
+	need = top + (nrec + SLACK) * sizeof(*t->rec);
+	if ((b = gn_mem_realloc(t->top, need)) == NULL)
+		goto end;
+	t->top = b;
+	/* Grown, it keeps the room it grew in: the same size again gives that back. */
+	if ((b = gn_mem_realloc(t->top, need)) != NULL)
+		t->top = b;
+	t->rec = t->top + 65536;
+	memset(t->rec + nrec, 0, SLACK * sizeof(*t->rec));
 	layout4(ivs.iv, ivs.n, t->top, t->rec);
 	rc = 0;
 end:
 	gn_mem_free(ivs.iv);
+	gn_mem_free(p);
 	if (rc == -1)
 		gn_ptab4_free(t);
 	return rc;
@@ -422,8 +442,7 @@ gn_ptab6_build(struct gn_ptab6 *t, struct gn_pfx6 *p, size_t n)
 void
 gn_ptab4_free(struct gn_ptab4 *t)
 {
-	gn_mem_free(t->top);
-	gn_mem_free(t->rec);
+	gn_mem_free(t->top);		/* rec with it */
 	memset(t, 0, sizeof(*t));
 }
 

@@ -1538,7 +1538,6 @@ load(const char *name, struct reader *r, size_t size, int file, struct gn_diag *
 	struct parser p;
 	struct gn_table *t;
 	struct gn_rule *nr;
-	struct gn_pfx4 *p4;
 	struct gn_pfx6 *p6;
 	int ok = 0;
 
@@ -1559,11 +1558,12 @@ load(const char *name, struct reader *r, size_t size, int file, struct gn_diag *
 		goto end;
 	/* The scratch goes before the tables are built: it would only raise the peak. */
 	reader_free(r);
-	/* Give back the room the arrays had to grow (they never shrink far: no copy). */
+	/*
+	 * Give back the room the arrays had to grow (in place: no copy). Not
+	 * the IPv4 prefixes': their block becomes the IPv4 table.
+	 */
 	if (t->rules != NULL && (nr = gn_mem_realloc(t->rules, t->nrules * sizeof(*nr))) != NULL)
 		t->rules = nr;
-	if (p.pfx4 != NULL && (p4 = gn_mem_realloc(p.pfx4, p.npfx4 * sizeof(*p4))) != NULL)
-		p.pfx4 = p4;
 	if (p.pfx6 != NULL && (p6 = gn_mem_realloc(p.pfx6, p.npfx6 * sizeof(*p6))) != NULL)
 		p.pfx6 = p6;
 	free(p.strs.slots);

@@ -61,13 +61,17 @@ gn_table_free(struct gn_table *t)
 	free(t);
 }
 
-/* The digest is the parser's (rules.c): it has each pattern's text and length at hand. */
+/*
+ * The digest is the parser's (rules.c): it has each pattern's text and length at hand.
+ * The prefix arrays are gn_mem blocks.
+ */
 int
 gn_table_finish(struct gn_table *t, struct gn_pfx4 **p4, size_t n4, struct gn_pfx6 **p6, size_t n6,
     struct gn_diag *diag)
 {
 	size_t i, nnames = 0;
 	char *shrunk;
+	int n;
 
 	for (i = 0; i < t->nrules; i++)
 		if (t->rules[i].kind == GN_KIND_HOST || t->rules[i].kind == GN_KIND_DOMAIN)
@@ -85,11 +89,11 @@ gn_table_finish(struct gn_table *t, struct gn_pfx4 **p4, size_t n4, struct gn_pf
 		pcre2_set_depth_limit(t->mctx, 1000);
 	}
 	/* Addresses first, so that their scratch is gone before the name hash is made. */
-	if (gn_ptab4_build(&t->v4, *p4, n4) == -1 || gn_ptab6_build(&t->v6, *p6, n6) == -1)
+	n = gn_ptab4_build(&t->v4, *p4, n4);
+	*p4 = NULL;		/* the IPv4 table's now, or freed */
+	if (n == -1 || gn_ptab6_build(&t->v6, *p6, n6) == -1)
 		goto nomem;
-	gn_mem_free(*p4);
 	gn_mem_free(*p6);
-	*p4 = NULL;
 	*p6 = NULL;
 	/* Sized once: the hash is not rebuilt (and held twice) at the end of a big load. */
 	if (gn_names_init(&t->names, nnames + 8) == -1)
