@@ -402,8 +402,7 @@ gn_ptab4_build(struct gn_ptab4 *t, struct gn_pfx4 *p, size_t n)
 	static const struct flat_ops ops = { get4, emit4 };
 	struct ivs4 ivs = { NULL, 0 };
 	struct out4 out = { &ivs, 2 * n + 1 };
-	struct iv4 *iv;
-	size_t nrec, need, top = 65536 * sizeof(*t->top);
+	size_t nrec, need, have, top = 65536 * sizeof(*t->top);
 	uint32_t *b;
 	int rc = -1;
 
@@ -413,32 +412,38 @@ gn_ptab4_build(struct gn_ptab4 *t, struct gn_pfx4 *p, size_t n)
 	if ((n > 0 && sort4(p, n, (struct gn_pfx4 *)(void *)ivs.iv) == -1) ||
 	    flatten(p, n, &ops, &out, 0xffffffffu) == -1)
 		goto end;
-	/* Give back the room the blocks can reuse. */
-	if ((iv = gn_mem_realloc(ivs.iv, ivs.n * sizeof(*iv))) != NULL)
-		ivs.iv = iv;
 	/*
 	 * The prefixes are spent: their block, its pages already faulted in,
 	 * becomes the table, top then the records.
 	 */
-	if (n * sizeof(*p) < top) {
+	if ((have = n * sizeof(*p)) < top) {
 		if ((b = gn_mem_realloc(p, top)) == NULL)
 			goto end;
 		p = (struct gn_pfx4 *)(void *)b;
+		have = top;
 	}
 	t->top = (uint32_t *)(void *)p;
 	p = NULL;
 	if ((nrec = block_count(ivs.iv, ivs.n, t->top)) == SIZE_MAX)
 		goto end;
 	need = top + (nrec + SLACK) * sizeof(*t->rec);
-	if ((b = gn_mem_realloc(t->top, need)) == NULL)
+	if (need > have && (b = gn_mem_realloc(t->top, need)) == NULL)
 		goto end;
-	t->top = b;
-	/* Grown, it keeps the room it grew in: the same size again gives that back. */
-	if ((b = gn_mem_realloc(t->top, need)) != NULL)
-		t->top = b;
+	t->top = need > have ? b : t->top;
 	t->rec = t->top + 65536;
 	memset(t->rec + nrec, 0, SLACK * sizeof(*t->rec));
 	layout4(ivs.iv, t->top, t->rec);
+	/*
+	 * Only now give back the room past the end (grown, the block keeps the
+	 * room it grew in: the same size again gives that back). Cutting a huge
+	 * page splits it, and on a virtual machine each small page it leaves
+	 * costs microseconds on its next first touch: written first, these
+	 * are not touched again here.
+	 */
+	if ((b = gn_mem_realloc(t->top, need)) != NULL) {
+		t->top = b;
+		t->rec = t->top + 65536;
+	}
 	rc = 0;
 end:
 	gn_mem_free(ivs.iv);

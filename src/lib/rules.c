@@ -1538,7 +1538,6 @@ load(const char *name, struct reader *r, size_t size, int file, struct gn_diag *
 	struct parser p;
 	struct gn_table *t;
 	struct gn_rule *nr;
-	struct gn_pfx6 *p6;
 	int ok = 0;
 
 	memset(&p, 0, sizeof(p));
@@ -1559,13 +1558,12 @@ load(const char *name, struct reader *r, size_t size, int file, struct gn_diag *
 	/* The scratch goes before the tables are built: it would only raise the peak. */
 	reader_free(r);
 	/*
-	 * Give back the room the arrays had to grow (in place: no copy). Not
-	 * the IPv4 prefixes': their block becomes the IPv4 table.
+	 * Give back the room the rules had to grow (in place: no copy). Not
+	 * the prefixes': they are gone once the address tables are made, the
+	 * IPv4 ones' block becoming the IPv4 table.
 	 */
 	if (t->rules != NULL && (nr = gn_mem_realloc(t->rules, t->nrules * sizeof(*nr))) != NULL)
 		t->rules = nr;
-	if (p.pfx6 != NULL && (p6 = gn_mem_realloc(p.pfx6, p.npfx6 * sizeof(*p6))) != NULL)
-		p.pfx6 = p6;
 	free(p.strs.slots);
 	free(p.sets.slots);
 	free(p.set_ports);
