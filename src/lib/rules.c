@@ -100,7 +100,7 @@ struct tok {
  * critical=no), and a repeat needs no splitting, parsing or interning.
  */
 #define ACACHE_SIZE	4096	/* entries, direct-mapped */
-#define ACACHE_TEXT	112	/* longer attribute texts are not kept */
+#define ACACHE_TEXT	117	/* longer attribute texts are not kept; an entry is two cache lines */
 
 struct acache {
 	uint32_t	hash;
@@ -110,6 +110,9 @@ struct acache {
 	uint8_t		len;
 	char		text[ACACHE_TEXT];
 };
+
+/* Entries on cache line pairs (the table is 64-byte aligned): a hit reads one or two lines, not three. */
+_Static_assert(sizeof(struct acache) == 128, "struct acache is two cache lines");
 
 /* A rule line's attribute text and its entry. */
 struct aref {
