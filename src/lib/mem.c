@@ -31,6 +31,7 @@ struct hdr {
 	size_t		room;		/* bytes the caller's part can grow to in place */
 	size_t		size;		/* bytes the caller may use; zeroes from here to room */
 	size_t		ready;		/* bytes from the header on that are faulted in */
+	size_t		want;		/* from malloc: the room to reserve once mapped */
 };
 
 static size_t
@@ -105,14 +106,20 @@ gn_mem_reserve(size_t size, size_t max)
 		max = size;
 	if (max > SIZE_MAX / 2 - HUGE)
 		return NULL;
-	if (HDR + max < MAP_MIN) {
-		if ((p = calloc(1, HDR + max)) == NULL)
+	/*
+	 * Small for now: from malloc, the room reserved only once it grows
+	 * big. A mapping takes a huge page as soon as its header is written,
+	 * and an array may stay empty (a list without IPv6 rules).
+	 */
+	if (HDR + size < MAP_MIN) {
+		if ((p = calloc(1, HDR + size)) == NULL)
 			return NULL;
 		h = (struct hdr *)(void *)p;
 		h->map = 0;
-		h->room = max;
+		h->room = size;
 		h->size = size;
-		h->ready = HDR + max;
+		h->ready = HDR + size;
+		h->want = max;
 		return p + HDR;
 	}
 	len = round_up(HDR + max, page_size());
@@ -168,7 +175,8 @@ gn_mem_realloc(void *ptr, size_t size)
 			h->ready = HDR + size;
 			return q + HDR;
 		}
-		if ((q = gn_mem_reserve(size, 2 * size)) == NULL)
+		if ((h->want <= 2 * size || (q = gn_mem_reserve(size, h->want)) == NULL) &&
+		    (q = gn_mem_reserve(size, 2 * size)) == NULL)
 			return NULL;
 		memcpy(q, ptr, h->size);
 		free(p);
