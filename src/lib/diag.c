@@ -57,11 +57,13 @@ gn_diag_add(struct gn_diag *d, int warn, const char *fmt, ...)
 }
 
 int
-gn_arena_init(struct gn_arena *a)
+gn_arena_init(struct gn_arena *a, size_t max)
 {
 	a->cap = 4096;
 	a->len = 1;
-	if ((a->buf = malloc(a->cap)) == NULL)
+	/* Room to grow in place; without it (no address space), only slower. */
+	if ((a->buf = gn_mem_reserve(a->cap, max)) == NULL &&
+	    (a->buf = gn_mem_alloc(a->cap)) == NULL)
 		return -1;
 	a->buf[0] = '\0';
 	return 0;
@@ -70,7 +72,7 @@ gn_arena_init(struct gn_arena *a)
 void
 gn_arena_free(struct gn_arena *a)
 {
-	free(a->buf);
+	gn_mem_free(a->buf);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -83,11 +85,9 @@ gn_arena_add(struct gn_arena *a, const void *s, size_t len)
 	if (len >= UINT32_MAX - a->len)
 		return UINT32_MAX;
 	if (a->len + len + 1 > a->cap) {
-		size_t cap = a->cap;
+		size_t cap = gn_mem_grow(a->cap, a->len + len + 1);
 
-		while (a->len + len + 1 > cap)
-			cap *= 2;
-		if ((p = realloc(a->buf, cap)) == NULL)
+		if ((p = gn_mem_realloc(a->buf, cap)) == NULL)
 			return UINT32_MAX;
 		a->buf = p;
 		a->cap = cap;

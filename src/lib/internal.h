@@ -8,6 +8,24 @@
 
 #include "gotonet.h"
 
+/*
+ * Memory for big arrays (mem.c): each big block is a mapping of its own,
+ * faulted in with one call rather than a page fault per page, in huge pages
+ * where it fills them, and unmapped when freed. Blocks are zeroed; small
+ * ones come from malloc. Free with gn_mem_free() only.
+ */
+void		*gn_mem_alloc(size_t size);
+/* A block of size bytes with room reserved (not faulted in) to grow to max in place. */
+void		*gn_mem_reserve(size_t size, size_t max);
+/*
+ * Grow (new bytes zeroed), moving only past the room reserved, or shrink,
+ * giving back the room (the same size: only that); NULL, p intact, on ENOMEM.
+ */
+void		*gn_mem_realloc(void *p, size_t size);
+void		 gn_mem_free(void *p);
+/* The next size in bytes for a growing block of cap bytes that must hold need. */
+size_t		 gn_mem_grow(size_t cap, size_t need);
+
 /* A string arena: offsets are stable while it grows; offset 0 is "". */
 /* Bytes kept readable past the arena's end and a lookup's copy of a name: keys are compared 32 at a time. */
 #define KEY_PAD		32
@@ -17,7 +35,8 @@ struct gn_arena {
 	size_t		 len, cap;
 };
 
-int		 gn_arena_init(struct gn_arena *);
+/* max: how big it may get (room reserved, not used), 0 if not known. */
+int		 gn_arena_init(struct gn_arena *, size_t max);
 void		 gn_arena_free(struct gn_arena *);
 /* Append len bytes plus a NUL; returns the offset or UINT32_MAX on ENOMEM. */
 uint32_t	 gn_arena_add(struct gn_arena *, const void *, size_t len);
@@ -101,7 +120,7 @@ typedef unsigned __int128 gn_u128;
  */
 struct gn_ptab4 {
 	uint32_t	*top;		/* 65536: record offset << 5 | pairs << 4 | n (15: n heads the record) */
-	uint32_t	*rec;		/* records, 4-byte aligned */
+	uint32_t	*rec;		/* records, 4-byte aligned, in top's block after it */
 };
 
 struct gn_iv6 {
@@ -129,7 +148,10 @@ struct gn_pfx6 {
 	uint8_t		proto;
 };
 
-/* Build from prefixes (sorted in place). */
+/*
+ * Build from prefixes (sorted in place). The IPv4 build takes p, a
+ * gn_mem block, whatever it returns: its memory becomes the table's.
+ */
 int		 gn_ptab4_build(struct gn_ptab4 *, struct gn_pfx4 *, size_t n);
 int		 gn_ptab6_build(struct gn_ptab6 *, struct gn_pfx6 *, size_t n);
 void		 gn_ptab4_free(struct gn_ptab4 *);
@@ -178,7 +200,8 @@ gn_rule_attrs(const struct gn_table *t, const struct gn_rule *r)
 }
 
 /* Builder entry points used by the parser (table.c). */
-struct gn_table	*gn_table_new(void);
+/* size: of the rules text, to reserve room for what is made from it (0: not known). */
+struct gn_table	*gn_table_new(size_t size);
 /* Takes the prefix arrays (and frees them, setting them to NULL). */
 int		 gn_table_finish(struct gn_table *, struct gn_pfx4 **, size_t,
 		    struct gn_pfx6 **, size_t, struct gn_diag *);

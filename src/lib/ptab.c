@@ -306,65 +306,94 @@ sort6(struct gn_pfx6 *p, size_t n, struct gn_pfx6 *tmp)
 /* A lookup reads 32 bytes of starts, maybe past the last record. */
 #define SLACK		8
 
+/* What block_count() notes per /16 block, in its top entry until layout4() writes it. */
+#define BC_AT		1		/* an interval starts at the block's first address */
+#define BC_PAIRS	2		/* one starting in it tells tcp from udp */
+#define BC_ONE		4		/* the count of intervals starting in it, from this bit */
+
+static inline uint32_t
+differs(const struct iv4 *iv)
+{
+	return iv->vc[0] != iv->vc[1];
+}
+
 /*
- * Lay the intervals out by /16 block into top and rec (see struct
- * gn_ptab4); with rec NULL, only count the uint32s it takes. A start is
- * kept as its low 16 bits minus one (a start at k << 16 is the record's
- * first verdict instead), xored with 0x8000 for a signed compare. A block
- * that no interval starts in points at the verdict before it, and only
- * blocks that tell tcp from udp store pairs: for the benchmark's 100k
- * prefixes that is 1.5 MB where sorted intervals and their index took 2.3.
+ * Note in top, per block, how many intervals start in it and what
+ * layout4() must know of them, in one pass over the intervals (none over
+ * each block's: its length is as random as the list); return the uint32s
+ * the records will take, or SIZE_MAX when too many.
  */
 static size_t
-layout4(const struct iv4 *iv, uint32_t n, uint32_t *top, uint32_t *rec)
+block_count(const struct iv4 *iv, uint32_t n, uint32_t *top)
+{
+	size_t off = 0;
+	uint32_t i, k;
+
+	memset(top, 0, 65536 * sizeof(*top));
+	for (i = 0; i < n; i++) {
+		uint32_t *e = &top[iv[i].start >> 16];
+
+		*e = (*e + BC_ONE) | differs(&iv[i]) * BC_PAIRS | ((iv[i].start & 0xffff) == 0) * BC_AT;
+	}
+	for (i = 0, k = 0; k < 65536; k++) {
+		uint32_t c = top[k], at = c & BC_AT, ns = c / BC_ONE - at, pairs;
+
+		if (c == 0)
+			continue;
+		/* The verdict in force at k << 16 is the one at it, or the last before. */
+		pairs = (c & BC_PAIRS) || (!at && differs(&iv[i - 1]));
+		off += (ns >= TOP_N) + (ns + 1) / 2 + ((size_t)(ns + 1) << pairs);
+		i += c / BC_ONE;
+	}
+	return off > UINT32_MAX >> TOP_OFF ? SIZE_MAX : off;	/* over 512 MB of records */
+}
+
+/*
+ * Lay the intervals out by /16 block into top and rec (see struct
+ * gn_ptab4), from what block_count() noted in top. A start is kept as its
+ * low 16 bits minus one (a start at k << 16 is the record's first verdict
+ * instead), xored with 0x8000 for a signed compare. A block that no
+ * interval starts in points at the verdict before it, and only blocks that
+ * tell tcp from udp store pairs: for the benchmark's 100k prefixes that is
+ * 1.5 MB where sorted intervals and their index took 2.3.
+ */
+static void
+layout4(const struct iv4 *iv, uint32_t *top, uint32_t *rec)
 {
 	size_t off = 0, last = 0, p;
 	uint32_t k, i = 0, lastpairs = 0;
 
 	for (k = 0; k < 65536; k++) {
-		uint32_t f, j, c, ns, pairs = 0;
-		int at = i < n && iv[i].start == k << 16;
+		uint32_t c = top[k], at = c & BC_AT, ns = c / BC_ONE - at, f, j, pairs;
 
-		/* The verdict in force at k << 16 (iv[0] starts at 0: i > 0 after block 0). */
-		f = at ? i++ : i - 1;
-		for (j = i; j < n && iv[j].start >> 16 == k; j++)
-			if (iv[j].vc[0] != iv[j].vc[1])
-				pairs = TOP_PAIRS;
-		ns = j - i;
-		if (ns == 0 && !at) {
+		if (c == 0) {
 			/* Nothing starts here: the verdict in force is the last one written. */
 			top[k] = (uint32_t)last << TOP_OFF | lastpairs;
 			continue;
 		}
-		if (iv[f].vc[0] != iv[f].vc[1])
-			pairs = TOP_PAIRS;
+		/* The verdict in force at k << 16 (iv[0] starts at 0: i > 0 after block 0). */
+		f = at ? i++ : i - 1;
+		pairs = (c & BC_PAIRS) || differs(&iv[f]) ? TOP_PAIRS : 0;
 		p = off + (ns >= TOP_N);
 		off = p + (ns + 1) / 2 + ((size_t)(ns + 1) << (pairs != 0));
-		if (off > UINT32_MAX >> TOP_OFF)
-			return SIZE_MAX;	/* over 512 MB of records */
 		top[k] = (uint32_t)(p - (ns >= TOP_N)) << TOP_OFF | pairs | (ns < TOP_N ? ns : TOP_N);
 		last = off - (pairs ? 2 : 1);
 		lastpairs = pairs;
-		if (rec == NULL) {
-			i = j;
-			continue;
-		}
 		if (ns >= TOP_N)
 			rec[p - 1] = ns;
-		for (c = 0; c < ns + ns % 2; c++)
-			((uint16_t *)(void *)(rec + p))[c] = c < ns ?
-			    (uint16_t)(((iv[i + c].start & 0xffff) - 1) ^ 0x8000) : 0x7fff;
+		for (j = 0; j < ns + ns % 2; j++)
+			((uint16_t *)(void *)(rec + p))[j] = j < ns ?
+			    (uint16_t)(((iv[i + j].start & 0xffff) - 1) ^ 0x8000) : 0x7fff;
 		p += (ns + 1) / 2;
-		for (c = 0; c <= ns; c++, p += pairs ? 2 : 1) {
-			const int32_t *vc = c == 0 ? iv[f].vc : iv[i + c - 1].vc;
+		for (j = 0; j <= ns; j++, p += pairs ? 2 : 1) {
+			const int32_t *vc = j == 0 ? iv[f].vc : iv[i + j - 1].vc;
 
 			rec[p] = (uint32_t)vc[0];
 			if (pairs)
 				rec[p + 1] = (uint32_t)vc[1];
 		}
-		i = j;
+		i += ns;
 	}
-	return off;
 }
 
 int
@@ -373,28 +402,52 @@ gn_ptab4_build(struct gn_ptab4 *t, struct gn_pfx4 *p, size_t n)
 	static const struct flat_ops ops = { get4, emit4 };
 	struct ivs4 ivs = { NULL, 0 };
 	struct out4 out = { &ivs, 2 * n + 1 };
-	struct iv4 *iv;
-	size_t nrec;
+	size_t nrec, need, have, top = 65536 * sizeof(*t->top);
+	uint32_t *b;
 	int rc = -1;
 
 	memset(t, 0, sizeof(*t));
-	if (n >= UINT32_MAX / 2 || (ivs.iv = malloc(ROOM(n, *ivs.iv, *p))) == NULL)
-		return -1;
+	if (n >= UINT32_MAX / 2 || (ivs.iv = gn_mem_alloc(ROOM(n, *ivs.iv, *p))) == NULL)
+		goto end;
 	if ((n > 0 && sort4(p, n, (struct gn_pfx4 *)(void *)ivs.iv) == -1) ||
 	    flatten(p, n, &ops, &out, 0xffffffffu) == -1)
 		goto end;
-	/* Give back the room the blocks can reuse. */
-	if ((iv = realloc(ivs.iv, ivs.n * sizeof(*iv))) != NULL)
-		ivs.iv = iv;
-	if ((t->top = malloc(65536 * sizeof(*t->top))) == NULL ||
-	    (nrec = layout4(ivs.iv, ivs.n, t->top, NULL)) == SIZE_MAX ||
-	    (t->rec = malloc((nrec + SLACK) * sizeof(*t->rec))) == NULL)
+	/*
+	 * The prefixes are spent: their block, its pages already faulted in,
+	 * becomes the table, top then the records.
+	 */
+	if ((have = n * sizeof(*p)) < top) {
+		if ((b = gn_mem_realloc(p, top)) == NULL)
+			goto end;
+		p = (struct gn_pfx4 *)(void *)b;
+		have = top;
+	}
+	t->top = (uint32_t *)(void *)p;
+	p = NULL;
+	if ((nrec = block_count(ivs.iv, ivs.n, t->top)) == SIZE_MAX)
 		goto end;
+	need = top + (nrec + SLACK) * sizeof(*t->rec);
+	if (need > have && (b = gn_mem_realloc(t->top, need)) == NULL)
+		goto end;
+	t->top = need > have ? b : t->top;
+	t->rec = t->top + 65536;
 	memset(t->rec + nrec, 0, SLACK * sizeof(*t->rec));
-	layout4(ivs.iv, ivs.n, t->top, t->rec);
+	layout4(ivs.iv, t->top, t->rec);
+	/*
+	 * Only now give back the room past the end (grown, the block keeps the
+	 * room it grew in: the same size again gives that back). Cutting a huge
+	 * page splits it, and on a virtual machine each small page it leaves
+	 * costs microseconds on its next first touch: written first, these
+	 * are not touched again here.
+	 */
+	if ((b = gn_mem_realloc(t->top, need)) != NULL) {
+		t->top = b;
+		t->rec = t->top + 65536;
+	}
 	rc = 0;
 end:
-	free(ivs.iv);
+	gn_mem_free(ivs.iv);
+	gn_mem_free(p);
 	if (rc == -1)
 		gn_ptab4_free(t);
 	return rc;
@@ -408,14 +461,14 @@ gn_ptab6_build(struct gn_ptab6 *t, struct gn_pfx6 *p, size_t n)
 	struct gn_iv6 *iv;
 
 	memset(t, 0, sizeof(*t));
-	if (n >= UINT32_MAX / 2 || (t->iv = malloc(ROOM(n, *t->iv, *p))) == NULL)
+	if (n >= UINT32_MAX / 2 || (t->iv = gn_mem_alloc(ROOM(n, *t->iv, *p))) == NULL)
 		return -1;
 	if ((n > 0 && sort6(p, n, (struct gn_pfx6 *)(void *)t->iv) == -1) ||
 	    flatten(p, n, &ops, &out, ~(gn_u128)0) == -1) {
 		gn_ptab6_free(t);
 		return -1;
 	}
-	if ((iv = realloc(t->iv, t->n * sizeof(*iv))) != NULL)
+	if ((iv = gn_mem_realloc(t->iv, t->n * sizeof(*iv))) != NULL)
 		t->iv = iv;
 	return 0;
 }
@@ -423,15 +476,14 @@ gn_ptab6_build(struct gn_ptab6 *t, struct gn_pfx6 *p, size_t n)
 void
 gn_ptab4_free(struct gn_ptab4 *t)
 {
-	free(t->top);
-	free(t->rec);
+	gn_mem_free(t->top);		/* rec with it */
 	memset(t, 0, sizeof(*t));
 }
 
 void
 gn_ptab6_free(struct gn_ptab6 *t)
 {
-	free(t->iv);
+	gn_mem_free(t->iv);
 	memset(t, 0, sizeof(*t));
 }
 

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 /* -U__SSE2__ builds the portable code on x86 too (tests/libgotonet-portable.la). */
 #ifdef __SSE2__
 #define GN_RULES_SSE2	1
@@ -98,7 +100,7 @@ struct tok {
  * critical=no), and a repeat needs no splitting, parsing or interning.
  */
 #define ACACHE_SIZE	4096	/* entries, direct-mapped */
-#define ACACHE_TEXT	112	/* longer attribute texts are not kept */
+#define ACACHE_TEXT	117	/* longer attribute texts are not kept; an entry is two cache lines */
 
 struct acache {
 	uint32_t	hash;
@@ -108,6 +110,9 @@ struct acache {
 	uint8_t		len;
 	char		text[ACACHE_TEXT];
 };
+
+/* Entries on cache line pairs (the table is 64-byte aligned): a hit reads one or two lines, not three. */
+_Static_assert(sizeof(struct acache) == 128, "struct acache is two cache lines");
 
 /* A rule line's attribute text and its entry. */
 struct aref {
@@ -593,8 +598,9 @@ intern_attrs(struct parser *p, const struct gn_attrs *a, uint32_t ports_text,
 
 #define PUSH(p, arr, n, cap, x) do {						\
 	if ((n) == (cap)) {							\
-		size_t c_ = (cap) ? (cap) * 2 : 64;				\
-		void *a_ = realloc((arr), c_ * sizeof(*(arr)));		\
+		size_t c_ = gn_mem_grow((cap) * sizeof(*(arr)),			\
+		    ((n) + 1) * sizeof(*(arr))) / sizeof(*(arr));		\
+		void *a_ = gn_mem_realloc((arr), c_ * sizeof(*(arr)));		\
 		if (a_ == NULL) {						\
 			(p)->nomem = 1;						\
 			return -1;						\
@@ -1002,7 +1008,7 @@ parse_rule(struct parser *p, int argc, struct tok *tv, struct aref *ar)
 	struct gn_table *t = p->t;
 	struct gn_port_range ports[MAX_PORTS];
 	struct gn_attrs set;
-	struct gn_rule r;
+	struct gn_rule r, *nr;
 	struct attrs a;
 	gn_u128 start = 0, end = 0;
 	uint32_t ports_text = 0;
@@ -1148,11 +1154,10 @@ pattern:
 			return;
 	}
 	if (t->nrules == p->rules_cap) {
-		/* Doubling: a realloc that must copy copies each rule about once. */
-		size_t cap = p->rules_cap ? p->rules_cap * 2 : 1024;
-		struct gn_rule *nr = realloc(t->rules, cap * sizeof(*nr));
+		size_t cap = gn_mem_grow(p->rules_cap * sizeof(*nr), (t->nrules + 1) * sizeof(*nr)) /
+		    sizeof(*nr);
 
-		if (nr == NULL) {
+		if ((nr = gn_mem_realloc(t->rules, cap * sizeof(*nr))) == NULL) {
 			p->nomem = 1;
 			return;
 		}
@@ -1400,7 +1405,7 @@ acache_find(struct parser *p, struct aref *ar, int except, int net, const char *
 	memset(ar, 0, offsetof(struct aref, raw));
 	if (len > ACACHE_TEXT)
 		return;
-	if (p->acache == NULL && (p->acache = calloc(ACACHE_SIZE, sizeof(*p->acache))) == NULL)
+	if (p->acache == NULL && (p->acache = gn_mem_alloc(ACACHE_SIZE * sizeof(*p->acache))) == NULL)
 		return;		/* only slower */
 	ar->key = (uint8_t)(1 + except + 2 * net);
 	ar->len = (uint8_t)len;
@@ -1511,18 +1516,39 @@ parse_stream(struct parser *p, struct reader *r, int file)
 		perr(p, "read error: %s", strerror(r->error));
 }
 
+/*
+ * Room for the arrays a text of size bytes can fill, reserved, not used: a
+ * rule line takes at least about sixteen bytes, an address one more. The
+ * arrays then grow in place, in small steps, so that they are never copied
+ * nor held twice, and what is faulted in stays close to what is used. No
+ * room (no address space) only makes them slower; included files grow them
+ * past it.
+ */
+static void
+reserve(struct parser *p, size_t size)
+{
+	struct gn_table *t = p->t;
+
+	size = size < SIZE_MAX / 4 ? size : SIZE_MAX / 4;
+	t->rules = gn_mem_reserve(0, size / 16 * sizeof(*t->rules));
+	p->pfx4 = gn_mem_reserve(0, size / 16 * sizeof(*p->pfx4));
+	p->pfx6 = gn_mem_reserve(0, size / 24 * sizeof(*p->pfx6));
+}
+
 static struct gn_table *
-load(const char *name, struct reader *r, int file, struct gn_diag *diag)
+load(const char *name, struct reader *r, size_t size, int file, struct gn_diag *diag)
 {
 	struct parser p;
 	struct gn_table *t;
+	struct gn_rule *nr;
 	int ok = 0;
 
 	memset(&p, 0, sizeof(p));
 	p.digest = DIGEST_SEED;
-	if ((t = gn_table_new()) == NULL)
+	if ((t = gn_table_new(size)) == NULL)
 		goto end;
 	p.t = t;
+	reserve(&p, size);
 	p.diag = diag;
 	if ((t->files = malloc(sizeof(*t->files))) == NULL || (t->files[0] = strdup(name)) == NULL)
 		goto end;
@@ -1534,17 +1560,18 @@ load(const char *name, struct reader *r, int file, struct gn_diag *diag)
 		goto end;
 	/* The scratch goes before the tables are built: it would only raise the peak. */
 	reader_free(r);
-	if (t->nrules > 0 && t->nrules < p.rules_cap) {
-		struct gn_rule *nr = realloc(t->rules, t->nrules * sizeof(*nr));
-
-		if (nr != NULL)
-			t->rules = nr;
-	}
+	/*
+	 * Give back the room the rules had to grow (in place: no copy). Not
+	 * the prefixes': they are gone once the address tables are made, the
+	 * IPv4 ones' block becoming the IPv4 table.
+	 */
+	if (t->rules != NULL && (nr = gn_mem_realloc(t->rules, t->nrules * sizeof(*nr))) != NULL)
+		t->rules = nr;
 	free(p.strs.slots);
 	free(p.sets.slots);
 	free(p.set_ports);
 	free(p.set_digest);
-	free(p.acache);
+	gn_mem_free(p.acache);
 	p.acache = NULL;
 	memset(&p.strs, 0, sizeof(p.strs));
 	memset(&p.sets, 0, sizeof(p.sets));
@@ -1560,12 +1587,12 @@ end:
 	free(p.open[0]);
 	free(p.version_at);
 	free(p.strs.slots);
-	free(p.pfx4);
-	free(p.pfx6);
+	gn_mem_free(p.pfx4);
+	gn_mem_free(p.pfx6);
 	free(p.sets.slots);
 	free(p.set_ports);
 	free(p.set_digest);
-	free(p.acache);
+	gn_mem_free(p.acache);
 	if (!ok) {
 		gn_table_free(t);
 		t = NULL;
@@ -1578,6 +1605,7 @@ gn_table_load(const char *path, struct gn_diag *diag)
 {
 	struct gn_table *t;
 	struct reader r;
+	struct stat st;
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
@@ -1585,7 +1613,9 @@ gn_table_load(const char *path, struct gn_diag *diag)
 		return NULL;
 	}
 	reader_init(&r, fd, NULL, 0);
-	t = load(path, &r, 1, diag);
+	/* The size only sizes room (a file that grows meanwhile still loads). */
+	t = load(path, &r, fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? (size_t)st.st_size : 0, 1,
+	    diag);
 	reader_free(&r);
 	close(fd);
 	return t;
@@ -1598,7 +1628,7 @@ gn_table_load_buffer(const char *name, const char *buf, size_t len, struct gn_di
 	struct reader r;
 
 	reader_init(&r, -1, buf, len);
-	t = load(name, &r, 0, diag);
+	t = load(name, &r, len, 0, diag);
 	reader_free(&r);
 	return t;
 }

@@ -13,13 +13,14 @@
 #include "internal.h"
 
 struct gn_table *
-gn_table_new(void)
+gn_table_new(size_t size)
 {
 	struct gn_table *t;
 
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
-	if (gn_arena_init(&t->arena) == -1) {
+	/* Patterns are parts of the text (an IPv6 one rewritten, rarely longer). */
+	if (gn_arena_init(&t->arena, size + 4096) == -1) {
 		free(t);
 		return NULL;
 	}
@@ -52,7 +53,7 @@ gn_table_free(struct gn_table *t)
 	for (i = 0; i < t->nfiles; i++)
 		free(t->files[i]);
 	free(t->files);
-	free(t->rules);
+	gn_mem_free(t->rules);
 	free(t->attrs);
 	free(t->ports);
 	free(t->version);
@@ -60,22 +61,26 @@ gn_table_free(struct gn_table *t)
 	free(t);
 }
 
-/* The digest is the parser's (rules.c): it has each pattern's text and length at hand. */
+/*
+ * The digest is the parser's (rules.c): it has each pattern's text and length at hand.
+ * The prefix arrays are gn_mem blocks.
+ */
 int
 gn_table_finish(struct gn_table *t, struct gn_pfx4 **p4, size_t n4, struct gn_pfx6 **p6, size_t n6,
     struct gn_diag *diag)
 {
 	size_t i, nnames = 0;
 	char *shrunk;
+	int n;
 
 	for (i = 0; i < t->nrules; i++)
 		if (t->rules[i].kind == GN_KIND_HOST || t->rules[i].kind == GN_KIND_DOMAIN)
 			nnames++;
 	/*
-	 * Loading is done with the arena: give back what its doubling
-	 * over-allocated, keeping KEY_PAD zero bytes for the name hash's loads.
+	 * Loading is done with the arena: give back the room it had to grow,
+	 * keeping KEY_PAD zero bytes for the name hash's loads.
 	 */
-	if ((shrunk = realloc(t->arena.buf, t->arena.len + KEY_PAD)) == NULL)
+	if ((shrunk = gn_mem_realloc(t->arena.buf, t->arena.len + KEY_PAD)) == NULL)
 		goto nomem;
 	t->arena.buf = shrunk;
 	t->arena.cap = t->arena.len + KEY_PAD;
@@ -88,11 +93,11 @@ gn_table_finish(struct gn_table *t, struct gn_pfx4 **p4, size_t n4, struct gn_pf
 		pcre2_set_depth_limit(t->mctx, 1000);
 	}
 	/* Addresses first, so that their scratch is gone before the name hash is made. */
-	if (gn_ptab4_build(&t->v4, *p4, n4) == -1 || gn_ptab6_build(&t->v6, *p6, n6) == -1)
+	n = gn_ptab4_build(&t->v4, *p4, n4);
+	*p4 = NULL;		/* the IPv4 table's now, or freed */
+	if (n == -1 || gn_ptab6_build(&t->v6, *p6, n6) == -1)
 		goto nomem;
-	free(*p4);
-	free(*p6);
-	*p4 = NULL;
+	gn_mem_free(*p6);
 	*p6 = NULL;
 	/* Sized once: the hash is not rebuilt (and held twice) at the end of a big load. */
 	if (gn_names_init(&t->names, nnames + 8) == -1)
