@@ -112,9 +112,10 @@ gn_names_init(struct gn_names *n, size_t expected)
 	while (size * 3 < expected * 4)
 		size *= 2;
 	memset(n, 0, sizeof(*n));
-	if ((n->slots = calloc(size, sizeof(*n->slots))) == NULL ||
-	    (n->tags = calloc(size + 16, 1)) == NULL) {
-		free(n->slots);
+	/* Zeroed, and in huge pages when big (mem.c). */
+	if ((n->slots = gn_mem_alloc(size * sizeof(*n->slots))) == NULL ||
+	    (n->tags = gn_mem_alloc(size + 16)) == NULL) {
+		gn_mem_free(n->slots);
 		n->slots = NULL;
 		return -1;
 	}
@@ -125,8 +126,8 @@ gn_names_init(struct gn_names *n, size_t expected)
 void
 gn_names_free(struct gn_names *n)
 {
-	free(n->slots);
-	free(n->tags);
+	gn_mem_free(n->slots);
+	gn_mem_free(n->tags);
 	memset(n, 0, sizeof(*n));
 }
 
