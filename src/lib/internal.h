@@ -26,10 +26,10 @@ void		 gn_mem_free(void *p);
 /* The next size in bytes for a growing block of cap bytes that must hold need. */
 size_t		 gn_mem_grow(size_t cap, size_t need);
 
-/* A string arena: offsets are stable while it grows; offset 0 is "". */
 /* Bytes kept readable past the arena's end and a lookup's copy of a name: keys are compared 32 at a time. */
 #define KEY_PAD		32
 
+/* A string arena: offsets are stable while it grows; offset 0 is "". */
 struct gn_arena {
 	char		*buf;
 	size_t		 len, cap;
