@@ -443,14 +443,19 @@ norm_name(char *s, size_t len)
 	if (len == 0 || len > 253)
 		return 0;
 #ifdef GN_RULES_SSE2
-	/* Sixteen bytes at a time: every byte one of [a-zA-Z0-9._-], dots a label apart. */
+	/*
+	 * Sixteen bytes at a time: every byte one of [a-zA-Z0-9._-], dots a
+	 * label apart. A name of at most 63 bytes has no label too long, so
+	 * its dots need no walk: a dot at the start or after a dot is an
+	 * empty label, and the last one says where the last label starts.
+	 */
+	unsigned prev = 1;	/* a dot just before s[i], or the start */
+
 	for (i = 0; i < len; i += 16) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-		/* x in [lo, lo + n) as a signed compare after a shift: see below */
-		__m128i lo = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - 'a'))),
-		    _mm_set1_epi8((char)(0x80 + 26)));
-		__m128i up = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - 'A'))),
-		    _mm_set1_epi8((char)(0x80 + 26)));
+		/* x in [lo, lo + n) as a signed compare after a shift; letters of either case at once */
+		__m128i al = _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(x, _mm_set1_epi8(0x20)),
+		    _mm_set1_epi8((char)(0x80 - 'a'))), _mm_set1_epi8((char)(0x80 + 26)));
 		__m128i dg = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - '0'))),
 		    _mm_set1_epi8((char)(0x80 + 10)));
 		__m128i dot = _mm_cmpeq_epi8(x, _mm_set1_epi8('.'));
@@ -458,13 +463,22 @@ norm_name(char *s, size_t len)
 		    _mm_cmpeq_epi8(x, _mm_set1_epi8('_')));
 		unsigned in = len - i < 16 ? (1u << (len - i)) - 1 : 0xffff, dots, ok;
 
-		ok = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(lo, up),
-		    _mm_or_si128(_mm_or_si128(dg, dot), mk)));
+		ok = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(al, dg), _mm_or_si128(dot, mk)));
 		if ((ok & in) != in)
 			return 0;
-		if ((unsigned)_mm_movemask_epi8(up) & in)
+		/* Upper case: a letter without bit 5 (moved to bit 7 for the mask). */
+		if ((unsigned)_mm_movemask_epi8(_mm_andnot_si128(_mm_slli_epi16(x, 2), al)) & in)
 			upper = 1;
-		for (dots = (unsigned)_mm_movemask_epi8(dot) & in; dots != 0; dots &= dots - 1) {
+		dots = (unsigned)_mm_movemask_epi8(dot) & in;
+		if (len <= 63) {
+			if (dots & (dots << 1 | prev))
+				return 0;
+			if (dots != 0)
+				start = i + 32 - (size_t)__builtin_clz(dots);
+			prev = dots >> 15;
+			continue;
+		}
+		for (; dots != 0; dots &= dots - 1) {
 			size_t d = i + (size_t)__builtin_ctz(dots);
 
 			if (d == start || d - start > 63)
