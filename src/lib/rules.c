@@ -81,7 +81,7 @@ struct reader {
 	size_t		 memlen;
 	char		*buf;
 	size_t		 cap, pos, end;	/* buf[pos, end) is read but not yet split */
-	int		 nul;		/* a NUL in the bytes of the line scanned so far */
+	size_t		 nulat;		/* the first NUL at or after pos (end: none); < pos or SIZE_MAX: not known */
 	int		 eof;
 	int		 error;		/* an errno once reading failed */
 };
@@ -1235,6 +1235,7 @@ reader_init(struct reader *r, int fd, const char *mem, size_t memlen)
 	r->fd = fd;
 	r->mem = mem;
 	r->memlen = memlen;
+	r->nulat = SIZE_MAX;
 	/* Zeroed, so that what a vector load reads past the data is always defined. */
 	if ((r->buf = calloc(1, READ_CHUNK)) == NULL)
 		r->error = ENOMEM;
@@ -1249,65 +1250,33 @@ reader_free(struct reader *r)
 	r->buf = NULL;
 }
 
-/* Where the first newline in s[0, n) is (n if none); *nul is set if a NUL comes before it. */
-static size_t
-find_eol(const char *s, size_t n, int *nul)
-{
-#ifdef GN_RULES_SSE2
-	const __m128i nl = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
-	size_t i;
-
-	for (i = 0; i < n; i += 16) {
-		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-		unsigned e = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, nl));
-		unsigned z = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, zero));
-
-		if (n - i < 16) {
-			e &= (1u << (n - i)) - 1;
-			z &= (1u << (n - i)) - 1;
-		}
-		if (e != 0) {
-			if (z & ((1u << __builtin_ctz(e)) - 1))
-				*nul = 1;
-			return i + (size_t)__builtin_ctz(e);
-		}
-		if (z != 0)
-			*nul = 1;
-	}
-	return n;
-#else
-	const char *e = memchr(s, '\n', n);
-	size_t i = e ? (size_t)(e - s) : n;
-
-	if (memchr(s, '\0', i) != NULL)
-		*nul = 1;
-	return i;
-#endif
-}
-
 /*
  * The next line, its newline (if it has one: *nl) replaced by a NUL; NULL
  * at the end of the input or once reading failed (r->error). *nul says
- * whether the line holds a NUL byte.
+ * whether the line holds a NUL byte: the reader knows where the next one
+ * in its buffer is, so a line is scanned only for its newline (by memchr,
+ * which is vector code in any libc worth the name).
  */
 static char *
 reader_line(struct reader *r, size_t *len, int *nl, int *nul)
 {
 	size_t scanned = 0, room, e;
-	char *line;
+	char *line, *c;
 	ssize_t n;
 
 	if (r->buf == NULL)
 		return NULL;
-	r->nul = 0;
 	for (;;) {
 		line = r->buf + r->pos;
-		if ((e = scanned + find_eol(line + scanned, r->end - r->pos - scanned, &r->nul)) <
-		    r->end - r->pos) {
-			line[e] = '\0';
+		if (r->nulat + 1 <= r->pos)	/* behind us, or SIZE_MAX: not known */
+			r->nulat = (c = memchr(line, '\0', r->end - r->pos)) != NULL ?
+			    (size_t)(c - r->buf) : r->end;
+		if ((c = memchr(line + scanned, '\n', r->end - r->pos - scanned)) != NULL) {
+			e = (size_t)(c - line);
+			*c = '\0';
 			*len = e;
 			*nl = 1;
-			*nul = r->nul;
+			*nul = r->nulat < r->pos + e;
 			r->pos += e + 1;
 			return line;
 		}
@@ -1318,7 +1287,7 @@ reader_line(struct reader *r, size_t *len, int *nl, int *nul)
 			line[scanned] = '\0';	/* reading always leaves SLACK bytes for this */
 			*len = scanned;
 			*nl = 0;
-			*nul = r->nul;
+			*nul = r->nulat < r->end;
 			r->pos = r->end;
 			return line;
 		}
@@ -1354,6 +1323,7 @@ reader_line(struct reader *r, size_t *len, int *nl, int *nul)
 		if (n == 0)
 			r->eof = 1;
 		r->end += (size_t)n;
+		r->nulat = SIZE_MAX;	/* bytes moved or came in */
 	}
 }
 
