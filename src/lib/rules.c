@@ -688,12 +688,28 @@ add_pfx6(struct parser *p, const struct gn_pfx6 *x)
 static gn_u128
 addr_to_u128(const uint8_t a[16])
 {
-	gn_u128 v = 0;
-	int i;
+	uint64_t hi, lo;
 
-	for (i = 0; i < 16; i++)
-		v = v << 8 | a[i];
-	return v;
+	memcpy(&hi, a, 8);
+	memcpy(&lo, a + 8, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	hi = __builtin_bswap64(hi);
+	lo = __builtin_bswap64(lo);
+#endif
+	return (gn_u128)hi << 64 | lo;
+}
+
+static void
+u128_to_addr(gn_u128 v, uint8_t a[16])
+{
+	uint64_t hi = (uint64_t)(v >> 64), lo = (uint64_t)v;
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	hi = __builtin_bswap64(hi);
+	lo = __builtin_bswap64(lo);
+#endif
+	memcpy(a, &hi, 8);
+	memcpy(a + 8, &lo, 8);
 }
 
 /* libcidr 1.2.3 reads a few bytes before a short string: give it room. */
@@ -792,28 +808,47 @@ format_net6(const uint8_t a[16], unsigned len, char *out)
 static int
 parse_net(struct parser *p, const struct tok *pt, struct gn_rule *r, gn_u128 *start, gn_u128 *end)
 {
-	const char *pat = pt->s, *slash = (pt->seen & T_SLASH) ? memchr(pat, '/', pt->len) : NULL;
+	const char *pat = pt->s, *slash = NULL;
 	int v6 = (pt->seen & T_COLON) != 0, maxlen = v6 ? 128 : 32, len = maxlen, rc = -1;
-	size_t alen = slash ? (size_t)(slash - pat) : pt->len;
+	size_t alen;
 	CIDR *c = NULL, *n = NULL;
 	char padded[8 + 64 + 1], *net = NULL;
 	uint8_t a6[16];
 	uint32_t a4;
 	gn_u128 v, host;
 
+	if (pt->seen & T_SLASH) {
+#ifdef GN_RULES_SSE2
+		/* An IPv4 prefix has its slash in its first sixteen bytes (the line's SLACK covers the load). */
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+		    _mm_loadu_si128((const __m128i *)(const void *)pat), _mm_set1_epi8('/')));
+
+		if (m != 0 && (size_t)__builtin_ctz(m) < pt->len)
+			slash = pat + __builtin_ctz(m);
+		else
+#endif
+		slash = memchr(pat, '/', pt->len);
+	}
+	alen = slash ? (size_t)(slash - pat) : pt->len;
 	r->kind = v6 ? GN_KIND_NET6 : GN_KIND_NET4;
 	if (slash != NULL) {
 		const char *d = slash + 1, *e = pat + pt->len;
+		unsigned d0 = (unsigned char)d[0] - '0', d1 = (unsigned char)d[1] - '0';
 
-		/* Decimal, no sign, no leading zero, at most maxlen. */
-		if (d == e || (*d == '0' && d + 1 != e)) {
+		/* Decimal, no sign, no leading zero, at most maxlen; mostly one or two digits. */
+		if (e - d == 1 && d0 <= 9)
+			len = (int)d0;
+		else if (e - d == 2 && d0 - 1 <= 8 && d1 <= 9 && (int)(d0 * 10 + d1) <= maxlen)
+			len = (int)(d0 * 10 + d1);
+		else if (d == e || (*d == '0' && d + 1 != e)) {
 			perr(p, "invalid prefix length in '%s'", pat);
 			return -1;
-		}
-		for (len = 0; d < e; d++) {
-			if (*d < '0' || *d > '9' || (len = len * 10 + (*d - '0')) > maxlen) {
-				perr(p, "invalid prefix length in '%s'", pat);
-				return -1;
+		} else {
+			for (len = 0; d < e; d++) {
+				if (*d < '0' || *d > '9' || (len = len * 10 + (*d - '0')) > maxlen) {
+					perr(p, "invalid prefix length in '%s'", pat);
+					return -1;
+				}
 			}
 		}
 	}
@@ -835,9 +870,13 @@ parse_net(struct parser *p, const struct tok *pt, struct gn_rule *r, gn_u128 *st
 		r->kind = GN_KIND_NET4;
 		a4 = (uint32_t)a6[12] << 24 | (uint32_t)a6[13] << 16 | (uint32_t)a6[14] << 8 | a6[15];
 	}
-	v = v6 ? addr_to_u128(a6) : a4;
-	host = len == maxlen ? 0 : len == 0 ? ~(gn_u128)0 >> (128 - maxlen) :
-	    ((gn_u128)1 << (maxlen - len)) - 1;
+	if (v6) {
+		v = addr_to_u128(a6);
+		host = len == 128 ? 0 : len == 0 ? ~(gn_u128)0 : ((gn_u128)1 << (128 - len)) - 1;
+	} else {
+		v = a4;
+		host = (uint32_t)(((uint64_t)1 << (32 - len)) - 1);
+	}
 	if (v & host) {
 		if (pad(padded, sizeof(padded), pat) == -1 || (c = cidr_from_str(padded + 8)) == NULL ||
 		    (n = cidr_addr_network(c)) == NULL || (net = cidr_to_str(n, CIDR_NOFLAGS)) == NULL)
@@ -852,9 +891,11 @@ parse_net(struct parser *p, const struct tok *pt, struct gn_rule *r, gn_u128 *st
 	*end = v | host;
 	rc = 0;
 end:
-	free(net);
-	cidr_free(c);
-	cidr_free(n);
+	if (c != NULL) {	/* only after an error: no calls per rule */
+		free(net);
+		cidr_free(c);
+		cidr_free(n);
+	}
 	return rc;
 }
 
@@ -1174,11 +1215,8 @@ pattern:
 	len = pt->len;
 	if (r.kind == GN_KIND_NET6) {
 		uint8_t a6[16];
-		gn_u128 v = start;
-		int i;
 
-		for (i = 15; i >= 0; i--, v >>= 8)
-			a6[i] = (uint8_t)v;
+		u128_to_addr(start, a6);
 		len = format_net6(a6, r.prefixlen, buf);
 		text = buf;
 	}
