@@ -1095,16 +1095,45 @@ digest_rule(struct parser *p, const struct gn_rule *r, const char *text, size_t 
 {
 	uint64_t h = p->set_digest[r->attrs] ^ ((uint64_t)r->kind | (uint64_t)r->prefixlen << 8);
 
-	if (r->kind == GN_KIND_NET4)
-		h = digest(h, &r->pattern, sizeof(r->pattern));
-	else
+	if (r->kind == GN_KIND_NET4) {
+		/* digest(h, &r->pattern, 4) in line: the four bytes, and the length in the top byte */
+		h = (h ^ r->pattern ^ (uint64_t)4 << 56) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+	} else
 		h = digest(h, text, len + 1);
 	h = (p->digest ^ h) * 0x9e3779b97f4a7c15ULL;
 	p->digest = h ^ h >> 31;
 }
 
+/*
+ * gn_arena_add() for a pattern, whose text (len bytes) already ends in a
+ * NUL: most take two moves here, not a call and a memcpy.
+ */
+static inline uint32_t
+arena_put(struct gn_arena *a, const char *s, size_t len)
+{
+	size_t off = a->len, n = len + 1;
+	char *d = a->buf + off;
+
+	if (n < 8 || n > 32 || a->cap - off < n || off + n >= UINT32_MAX)
+		return gn_arena_add(a, s, len);
+	if (n >= 16) {
+		memcpy(d, s, 16);
+		memcpy(d + n - 16, s + n - 16, 16);
+	} else {
+		memcpy(d, s, 8);
+		memcpy(d + n - 8, s + n - 8, 8);
+	}
+	a->len += n;
+	return (uint32_t)off;
+}
+
+/*
+ * A rule line: tv[0] is "except" when except says so (the caller looked);
+ * net is looks_like_addr() of the pattern when the caller knows it, else -1.
+ */
 static void
-parse_rule(struct parser *p, int argc, struct tok *tv, struct aref *ar)
+parse_rule(struct parser *p, int argc, struct tok *tv, struct aref *ar, int except, int net)
 {
 	struct gn_table *t = p->t;
 	struct gn_port_range ports[MAX_PORTS];
@@ -1117,11 +1146,10 @@ parse_rule(struct parser *p, int argc, struct tok *tv, struct aref *ar)
 	char *pat, buf[64];
 	const char *text;
 	size_t len, n;
-	int except = 0, bad = 0, nports = 0;
+	int bad = 0, nports = 0;
 	int32_t id = (int32_t)t->nrules, vc;
 
-	if (IS(tv[0].s, tv[0].len, "except")) {
-		except = 1;
+	if (except) {
 		argc--, tv++;
 		if (argc == 0) {
 			perr(p, "missing pattern");
@@ -1159,7 +1187,7 @@ parse_rule(struct parser *p, int argc, struct tok *tv, struct aref *ar)
 			bad = 1;
 		} else
 			pt->len = (uint32_t)n + 2;
-	} else if (looks_like_addr(pt)) {
+	} else if (net >= 0 ? net : looks_like_addr(pt)) {
 		if (parse_net(p, pt, &r, &start, &end) == -1)
 			bad = 1;
 	} else {
@@ -1221,7 +1249,7 @@ pattern:
 		text = buf;
 	}
 	if (r.kind != GN_KIND_NET4 &&
-	    (r.pattern = gn_arena_add(&t->arena, text, len)) == UINT32_MAX) {
+	    (r.pattern = arena_put(&t->arena, text, len)) == UINT32_MAX) {
 		p->nomem = 1;
 		return;
 	}
@@ -1462,6 +1490,35 @@ acache_hash(unsigned key, const char *s, size_t len)
 }
 
 /*
+ * Is an entry's text the len bytes (at most ACACHE_TEXT) at rem? With
+ * SSE2 without a call: the entry's text field holds sixteen bytes even
+ * when len is less, the last load ends at len, and rem is in a line, which
+ * has SLACK bytes after its NUL.
+ */
+static inline int
+acache_eq(const struct acache *e, const char *rem, size_t len)
+{
+#ifdef GN_RULES_SSE2
+	size_t i;
+
+	if (len < 16)
+		return ((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+		    _mm_loadu_si128((const __m128i *)(const void *)e->text),
+		    _mm_loadu_si128((const __m128i *)(const void *)rem))) | ~0u << len) == ~0u;
+	for (i = 0; i + 16 < len; i += 16)
+		if (_mm_movemask_epi8(_mm_cmpeq_epi8(
+		    _mm_loadu_si128((const __m128i *)(const void *)(e->text + i)),
+		    _mm_loadu_si128((const __m128i *)(const void *)(rem + i)))) != 0xffff)
+			return 0;
+	return _mm_movemask_epi8(_mm_cmpeq_epi8(
+	    _mm_loadu_si128((const __m128i *)(const void *)(e->text + len - 16)),
+	    _mm_loadu_si128((const __m128i *)(const void *)(rem + len - 16)))) == 0xffff;
+#else
+	return memcmp(e->text, rem, len) == 0;
+#endif
+}
+
+/*
  * The entry for a rule's attribute text, rem (len bytes, as written): a hit,
  * or where to keep it once it parses; ar->e is NULL when it cannot be kept.
  */
@@ -1480,7 +1537,7 @@ acache_find(struct parser *p, struct aref *ar, int except, int net, const char *
 	ar->hash = acache_hash(ar->key, rem, len);
 	e = &p->acache[ar->hash & (ACACHE_SIZE - 1)];
 	ar->e = e;
-	if (e->key == ar->key && e->hash == ar->hash && e->len == len && memcmp(e->text, rem, len) == 0)
+	if (e->key == ar->key && e->hash == ar->hash && e->len == len && acache_eq(e, rem, len))
 		ar->hit = 1;
 	else
 		memcpy(ar->raw, rem, len);
@@ -1508,7 +1565,7 @@ parse_line(struct parser *p, char *line, size_t linelen)
 		acache_find(p, &ar, except, net, s, (size_t)(line + linelen - s));
 		arp = &ar;
 		if (ar.hit) {
-			parse_rule(p, argc, tv, arp);
+			parse_rule(p, argc, tv, arp, except, net);
 			return;
 		}
 	}
@@ -1551,7 +1608,7 @@ parse_line(struct parser *p, char *line, size_t linelen)
 		parse_include(p, tv[1].s);
 		return;
 	}
-	parse_rule(p, argc, tv, arp);
+	parse_rule(p, argc, tv, arp, except, -1);
 }
 
 /*
