@@ -806,7 +806,8 @@ format_net6(const uint8_t a[16], unsigned len, char *out)
  * the network when host bits are set, and tells a non-canonical address.
  */
 static int
-parse_net(struct parser *p, const struct tok *pt, struct gn_rule *r, gn_u128 *start, gn_u128 *end)
+parse_net(struct parser *p, const struct tok *pt, struct gn_rule *r, gn_u128 *start, gn_u128 *end,
+    int quiet)
 {
 	const char *pat = pt->s, *slash = NULL;
 	int v6 = (pt->seen & T_COLON) != 0, maxlen = v6 ? 128 : 32, len = maxlen, rc = -1;
@@ -841,18 +842,22 @@ parse_net(struct parser *p, const struct tok *pt, struct gn_rule *r, gn_u128 *st
 		else if (e - d == 2 && d0 - 1 <= 8 && d1 <= 9 && (int)(d0 * 10 + d1) <= maxlen)
 			len = (int)(d0 * 10 + d1);
 		else if (d == e || (*d == '0' && d + 1 != e)) {
-			perr(p, "invalid prefix length in '%s'", pat);
+			if (!quiet)
+				perr(p, "invalid prefix length in '%s'", pat);
 			return -1;
 		} else {
 			for (len = 0; d < e; d++) {
 				if (*d < '0' || *d > '9' || (len = len * 10 + (*d - '0')) > maxlen) {
-					perr(p, "invalid prefix length in '%s'", pat);
+					if (!quiet)
+						perr(p, "invalid prefix length in '%s'", pat);
 					return -1;
 				}
 			}
 		}
 	}
 	if (v6 ? gn_addr_parse6(pat, alen, a6) == -1 : gn_addr_parse4(pat, alen, &a4) == -1) {
+		if (quiet)
+			return -1;
 		/* Something inet_aton() would take is worth a sharper message. */
 		if (!v6 && pad(padded, sizeof(padded), pat) == 0 &&
 		    (c = cidr_from_str(padded + 8)) != NULL && cidr_get_proto(c) == CIDR_IPV4 &&
@@ -878,6 +883,8 @@ parse_net(struct parser *p, const struct tok *pt, struct gn_rule *r, gn_u128 *st
 		host = (uint32_t)(((uint64_t)1 << (32 - len)) - 1);
 	}
 	if (v & host) {
+		if (quiet)
+			return -1;
 		if (pad(padded, sizeof(padded), pat) == -1 || (c = cidr_from_str(padded + 8)) == NULL ||
 		    (n = cidr_addr_network(c)) == NULL || (net = cidr_to_str(n, CIDR_NOFLAGS)) == NULL)
 			p->nomem = 1;
@@ -1129,6 +1136,76 @@ arena_put(struct gn_arena *a, const char *s, size_t len)
 }
 
 /*
+ * The rule r is valid: add it. pat is its pattern as normalised (len
+ * bytes and a NUL; for an address rule, as written), start and end its
+ * range when it is an address rule.
+ */
+static void
+add_rule(struct parser *p, struct gn_rule *r, const char *pat, size_t len, gn_u128 start, gn_u128 end,
+    int except, int32_t id)
+{
+	struct gn_table *t = p->t;
+	uint8_t proto = t->attrs[r->attrs].proto;
+	struct gn_rule *nr;
+	const char *text;
+	char buf[64];
+	int32_t vc;
+
+	text = pat;
+	if (r->kind == GN_KIND_NET6) {
+		uint8_t a6[16];
+
+		u128_to_addr(start, a6);
+		len = format_net6(a6, r->prefixlen, buf);
+		text = buf;
+	}
+	if (r->kind != GN_KIND_NET4 &&
+	    (r->pattern = arena_put(&t->arena, text, len)) == UINT32_MAX) {
+		p->nomem = 1;
+		return;
+	}
+	vc = id | (except ? GN_VC_EXCEPT : 0);
+	if (r->kind == GN_KIND_REGEX) {
+		size_t nbefore = p->nerr;
+
+		add_regex(p, t->arena.buf + r->pattern + 1, except, id);
+		if (p->nerr != nbefore)
+			return;
+	}
+	if (r->kind == GN_KIND_NET4) {
+		struct gn_pfx4 x = { (uint32_t)start, (uint32_t)end, vc, r->prefixlen, proto };
+
+		if (add_pfx4(p, &x) == -1)
+			return;
+	}
+	if (r->kind == GN_KIND_NET6) {
+		struct gn_pfx6 x;
+
+		memset(&x, 0, sizeof(x));
+		x.start = start;
+		x.end = end;
+		x.vc = vc;
+		x.len = r->prefixlen;
+		x.proto = proto;
+		if (add_pfx6(p, &x) == -1)
+			return;
+	}
+	if (t->nrules == p->rules_cap) {
+		size_t cap = gn_mem_grow(p->rules_cap * sizeof(*nr), (t->nrules + 1) * sizeof(*nr)) /
+		    sizeof(*nr);
+
+		if ((nr = gn_mem_realloc(t->rules, cap * sizeof(*nr))) == NULL) {
+			p->nomem = 1;
+			return;
+		}
+		t->rules = nr;
+		p->rules_cap = cap;
+	}
+	t->rules[t->nrules++] = *r;
+	digest_rule(p, r, text, len);
+}
+
+/*
  * A rule line: tv[0] is "except" when except says so (the caller looked);
  * net is looks_like_addr() of the pattern when the caller knows it, else -1.
  */
@@ -1138,16 +1215,15 @@ parse_rule(struct parser *p, int argc, struct tok *tv, struct aref *ar, int exce
 	struct gn_table *t = p->t;
 	struct gn_port_range ports[MAX_PORTS];
 	struct gn_attrs set;
-	struct gn_rule r, *nr;
+	struct gn_rule r;
 	struct attrs a;
 	gn_u128 start = 0, end = 0;
 	uint32_t ports_text = 0;
 	struct tok *pt;
-	char *pat, buf[64];
-	const char *text;
-	size_t len, n;
+	char *pat;
+	size_t n;
 	int bad = 0, nports = 0;
-	int32_t id = (int32_t)t->nrules, vc;
+	int32_t id = (int32_t)t->nrules;
 
 	if (except) {
 		argc--, tv++;
@@ -1188,7 +1264,7 @@ parse_rule(struct parser *p, int argc, struct tok *tv, struct aref *ar, int exce
 		} else
 			pt->len = (uint32_t)n + 2;
 	} else if (net >= 0 ? net : looks_like_addr(pt)) {
-		if (parse_net(p, pt, &r, &start, &end) == -1)
+		if (parse_net(p, pt, &r, &start, &end, 0) == -1)
 			bad = 1;
 	} else {
 		r.kind = GN_KIND_HOST;
@@ -1238,60 +1314,48 @@ parse_rule(struct parser *p, int argc, struct tok *tv, struct aref *ar, int exce
 		memcpy(ar->e->text, ar->raw, ar->len);
 	}
 pattern:
-	set.proto = t->attrs[r.attrs].proto;
-	text = pat;
-	len = pt->len;
-	if (r.kind == GN_KIND_NET6) {
-		uint8_t a6[16];
+	add_rule(p, &r, pat, pt->len, start, end, except, id);
+}
 
-		u128_to_addr(start, a6);
-		len = format_net6(a6, r.prefixlen, buf);
-		text = buf;
-	}
-	if (r.kind != GN_KIND_NET4 &&
-	    (r.pattern = arena_put(&t->arena, text, len)) == UINT32_MAX) {
-		p->nomem = 1;
-		return;
-	}
-	vc = id | (except ? GN_VC_EXCEPT : 0);
-	if (r.kind == GN_KIND_REGEX) {
-		size_t nbefore = p->nerr;
+/*
+ * A rule line whose attribute text is a cache hit (argc is except + 1):
+ * its pattern alone is left to check. Anything wrong, or out of the
+ * ordinary, goes to parse_rule(), which says what; nothing here has
+ * changed the line then.
+ */
+static void
+parse_hit(struct parser *p, int argc, struct tok *tv, struct aref *ar, int except, int net)
+{
+	struct tok *pt = &tv[except];
+	char *pat = pt->s;
+	struct gn_rule r;
+	gn_u128 start = 0, end = 0;
+	size_t n;
 
-		add_regex(p, t->arena.buf + r.pattern + 1, except, id);
-		if (p->nerr != nbefore)
-			return;
+	if (pat[0] == '~' || (ar->e->proto != -1 && !net) || p->t->nrules >= GN_VC_EXCEPT)
+		goto slow;
+	memset(&r, 0, sizeof(r));
+	r.line = p->line;
+	r.file = p->fileidx;
+	r.attrs = ar->e->attrs;
+	if (pt->seen & T_STAR) {
+		if (pat[0] != '*' || pat[1] != '.' || (n = norm_name(pat + 2, pt->len - 2)) == 0)
+			goto slow;
+		r.kind = GN_KIND_DOMAIN;
+		pt->len = (uint32_t)n + 2;
+	} else if (net) {
+		if (parse_net(p, pt, &r, &start, &end, 1) == -1)
+			goto slow;
+	} else {
+		if ((n = norm_name(pat, pt->len)) == 0)
+			goto slow;
+		r.kind = GN_KIND_HOST;
+		pt->len = (uint32_t)n;
 	}
-	if (r.kind == GN_KIND_NET4) {
-		struct gn_pfx4 x = { (uint32_t)start, (uint32_t)end, vc, r.prefixlen, set.proto };
-
-		if (add_pfx4(p, &x) == -1)
-			return;
-	}
-	if (r.kind == GN_KIND_NET6) {
-		struct gn_pfx6 x;
-
-		memset(&x, 0, sizeof(x));
-		x.start = start;
-		x.end = end;
-		x.vc = vc;
-		x.len = r.prefixlen;
-		x.proto = set.proto;
-		if (add_pfx6(p, &x) == -1)
-			return;
-	}
-	if (t->nrules == p->rules_cap) {
-		size_t cap = gn_mem_grow(p->rules_cap * sizeof(*nr), (t->nrules + 1) * sizeof(*nr)) /
-		    sizeof(*nr);
-
-		if ((nr = gn_mem_realloc(t->rules, cap * sizeof(*nr))) == NULL) {
-			p->nomem = 1;
-			return;
-		}
-		t->rules = nr;
-		p->rules_cap = cap;
-	}
-	t->rules[t->nrules++] = r;
-	digest_rule(p, &r, text, len);
+	add_rule(p, &r, pat, pt->len, start, end, except, (int32_t)p->t->nrules);
+	return;
+slow:
+	parse_rule(p, argc, tv, ar, except, net);
 }
 
 static void
@@ -1548,11 +1612,27 @@ parse_line(struct parser *p, char *line, size_t linelen)
 {
 	struct tok tv[MAX_TOKENS];
 	struct aref ar, *arp = NULL;
-	char *s = line;
+	char *s = line, *e;
+	unsigned c, seen = 0;
+	int32_t eq = -1;
 	int argc, except;
 
-	/* The pattern first (after except): most attribute texts were seen before. */
-	if ((argc = tokenize(p, &s, tv, 0, 1)) <= 0)
+	/*
+	 * The pattern first (after except): most attribute texts were seen
+	 * before. A first word without quotes is taken here as tokenize()
+	 * would take it.
+	 */
+	c = (unsigned char)line[0];
+	if (!(tclass[c] & (T_END | T_SPACE | T_QUOTE)) && c != '#' &&
+	    tclass[(unsigned char)*(e = scan_word(line, &seen, &eq))] != T_QUOTE) {
+		tv[0].s = line;
+		tv[0].len = (uint32_t)(e - line);
+		tv[0].eq = eq;
+		tv[0].seen = seen;
+		s = *e != '\0' ? e + 1 : e;
+		*e = '\0';
+		argc = 1;
+	} else if ((argc = tokenize(p, &s, tv, 0, 1)) <= 0)
 		return;
 	except = IS(tv[0].s, tv[0].len, "except");
 	if (except && (argc = tokenize(p, &s, tv, 1, 2)) == -1)
@@ -1565,7 +1645,7 @@ parse_line(struct parser *p, char *line, size_t linelen)
 		acache_find(p, &ar, except, net, s, (size_t)(line + linelen - s));
 		arp = &ar;
 		if (ar.hit) {
-			parse_rule(p, argc, tv, arp, except, net);
+			parse_hit(p, argc, tv, arp, except, net);
 			return;
 		}
 	}
