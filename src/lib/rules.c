@@ -81,7 +81,7 @@ struct reader {
 	size_t		 memlen;
 	char		*buf;
 	size_t		 cap, pos, end;	/* buf[pos, end) is read but not yet split */
-	int		 nul;		/* a NUL in the bytes of the line scanned so far */
+	size_t		 nulat;		/* the first NUL at or after pos (end: none); < pos or SIZE_MAX: not known */
 	int		 eof;
 	int		 error;		/* an errno once reading failed */
 };
@@ -274,6 +274,62 @@ next_stop(char *s)
 }
 
 /*
+ * Walk a word from s up to what ends it or opens a quote (a byte of class
+ * T_END, T_SPACE or T_QUOTE), noting the classes of the bytes on the way
+ * in *seen and the offset of the first '=' in *eq. With SSE2 a block of
+ * sixteen bytes is looked at once and only its marked bytes one by one;
+ * like next_stop(), it reads at most fifteen bytes past the line's NUL.
+ */
+static inline char *
+scan_word(char *s, unsigned *seen, int32_t *eq)
+{
+	char *w = s;
+#ifdef GN_RULES_SSE2
+	const __m128i sp = _mm_set1_epi8(' '), qu = _mm_set1_epi8('"'), eqv = _mm_set1_epi8('='),
+	    st = _mm_set1_epi8('*'), co = _mm_set1_epi8(':'), sl = _mm_set1_epi8('/'),
+	    bs = _mm_set1_epi8('\\');
+
+	for (;; s += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(void *)s);
+		/* Ends: x <= ' ' (a control byte among them goes on) or a quote. */
+		unsigned end = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+		    _mm_cmpeq_epi8(_mm_min_epu8(x, sp), x), _mm_cmpeq_epi8(x, qu)));
+		unsigned mark = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+		    _mm_or_si128(_mm_cmpeq_epi8(x, eqv), _mm_cmpeq_epi8(x, st)),
+		    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, co), _mm_cmpeq_epi8(x, sl)),
+		    _mm_cmpeq_epi8(x, bs))));
+		unsigned k;
+
+		while (end != 0 && !(tclass[(unsigned char)s[__builtin_ctz(end)]] &
+		    (T_END | T_SPACE | T_QUOTE)))
+			end &= end - 1;
+		if (end != 0)
+			mark &= (end & -end) - 1;
+		for (; mark != 0; mark &= mark - 1) {
+			k = tclass[(unsigned char)s[__builtin_ctz(mark)]];
+			if (k == T_EQ && *eq < 0)
+				*eq = (int32_t)(s + __builtin_ctz(mark) - w);
+			*seen |= k;
+		}
+		if (end != 0)
+			return s + __builtin_ctz(end);
+	}
+#else
+	unsigned k;
+
+	for (;; s++) {
+		if ((k = tclass[(unsigned char)*s]) == 0)
+			continue;
+		if (k & (T_END | T_SPACE | T_QUOTE))
+			return s;
+		if (k == T_EQ && *eq < 0)
+			*eq = (int32_t)(s - w);
+		*seen |= k;
+	}
+#endif
+}
+
+/*
  * Split a line into words in place. Quotes may appear anywhere in a word
  * (label="a b"); inside them \" and \\ are escapes. '#' starting a word
  * ends the line. Goes on from *sp with argc words in tv, and stops after
@@ -304,18 +360,8 @@ tokenize(struct parser *p, char **sp, struct tok *tv, int argc, int stop)
 		t = &tv[argc++];
 		t->s = s;
 		/* Most words hold no quote: walk them without copying. */
-		for (;;) {
-			if ((k = tclass[(unsigned char)*(s = next_stop(s))]) == 0) {
-				s++;
-				continue;
-			}
-			if (k & (T_END | T_SPACE | T_QUOTE))
-				break;
-			if (k == T_EQ && eq < 0)
-				eq = (int32_t)(s - t->s);
-			seen |= k;
-			s++;
-		}
+		s = scan_word(s, &seen, &eq);
+		k = tclass[(unsigned char)*s];
 		w = s;
 		/*
 		 * Mostly key="value": one quoted part, no escape, the end of the
@@ -397,14 +443,19 @@ norm_name(char *s, size_t len)
 	if (len == 0 || len > 253)
 		return 0;
 #ifdef GN_RULES_SSE2
-	/* Sixteen bytes at a time: every byte one of [a-zA-Z0-9._-], dots a label apart. */
+	/*
+	 * Sixteen bytes at a time: every byte one of [a-zA-Z0-9._-], dots a
+	 * label apart. A name of at most 63 bytes has no label too long, so
+	 * its dots need no walk: a dot at the start or after a dot is an
+	 * empty label, and the last one says where the last label starts.
+	 */
+	unsigned prev = 1;	/* a dot just before s[i], or the start */
+
 	for (i = 0; i < len; i += 16) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-		/* x in [lo, lo + n) as a signed compare after a shift: see below */
-		__m128i lo = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - 'a'))),
-		    _mm_set1_epi8((char)(0x80 + 26)));
-		__m128i up = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - 'A'))),
-		    _mm_set1_epi8((char)(0x80 + 26)));
+		/* x in [lo, lo + n) as a signed compare after a shift; letters of either case at once */
+		__m128i al = _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(x, _mm_set1_epi8(0x20)),
+		    _mm_set1_epi8((char)(0x80 - 'a'))), _mm_set1_epi8((char)(0x80 + 26)));
 		__m128i dg = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - '0'))),
 		    _mm_set1_epi8((char)(0x80 + 10)));
 		__m128i dot = _mm_cmpeq_epi8(x, _mm_set1_epi8('.'));
@@ -412,13 +463,22 @@ norm_name(char *s, size_t len)
 		    _mm_cmpeq_epi8(x, _mm_set1_epi8('_')));
 		unsigned in = len - i < 16 ? (1u << (len - i)) - 1 : 0xffff, dots, ok;
 
-		ok = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(lo, up),
-		    _mm_or_si128(_mm_or_si128(dg, dot), mk)));
+		ok = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(al, dg), _mm_or_si128(dot, mk)));
 		if ((ok & in) != in)
 			return 0;
-		if ((unsigned)_mm_movemask_epi8(up) & in)
+		/* Upper case: a letter without bit 5 (moved to bit 7 for the mask). */
+		if ((unsigned)_mm_movemask_epi8(_mm_andnot_si128(_mm_slli_epi16(x, 2), al)) & in)
 			upper = 1;
-		for (dots = (unsigned)_mm_movemask_epi8(dot) & in; dots != 0; dots &= dots - 1) {
+		dots = (unsigned)_mm_movemask_epi8(dot) & in;
+		if (len <= 63) {
+			if (dots & (dots << 1 | prev))
+				return 0;
+			if (dots != 0)
+				start = i + 32 - (size_t)__builtin_clz(dots);
+			prev = dots >> 15;
+			continue;
+		}
+		for (; dots != 0; dots &= dots - 1) {
 			size_t d = i + (size_t)__builtin_ctz(dots);
 
 			if (d == start || d - start > 63)
@@ -628,12 +688,28 @@ add_pfx6(struct parser *p, const struct gn_pfx6 *x)
 static gn_u128
 addr_to_u128(const uint8_t a[16])
 {
-	gn_u128 v = 0;
-	int i;
+	uint64_t hi, lo;
 
-	for (i = 0; i < 16; i++)
-		v = v << 8 | a[i];
-	return v;
+	memcpy(&hi, a, 8);
+	memcpy(&lo, a + 8, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	hi = __builtin_bswap64(hi);
+	lo = __builtin_bswap64(lo);
+#endif
+	return (gn_u128)hi << 64 | lo;
+}
+
+static void
+u128_to_addr(gn_u128 v, uint8_t a[16])
+{
+	uint64_t hi = (uint64_t)(v >> 64), lo = (uint64_t)v;
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	hi = __builtin_bswap64(hi);
+	lo = __builtin_bswap64(lo);
+#endif
+	memcpy(a, &hi, 8);
+	memcpy(a + 8, &lo, 8);
 }
 
 /* libcidr 1.2.3 reads a few bytes before a short string: give it room. */
@@ -730,34 +806,58 @@ format_net6(const uint8_t a[16], unsigned len, char *out)
  * the network when host bits are set, and tells a non-canonical address.
  */
 static int
-parse_net(struct parser *p, const struct tok *pt, struct gn_rule *r, gn_u128 *start, gn_u128 *end)
+parse_net(struct parser *p, const struct tok *pt, struct gn_rule *r, gn_u128 *start, gn_u128 *end,
+    int quiet)
 {
-	const char *pat = pt->s, *slash = (pt->seen & T_SLASH) ? memchr(pat, '/', pt->len) : NULL;
+	const char *pat = pt->s, *slash = NULL;
 	int v6 = (pt->seen & T_COLON) != 0, maxlen = v6 ? 128 : 32, len = maxlen, rc = -1;
-	size_t alen = slash ? (size_t)(slash - pat) : pt->len;
+	size_t alen;
 	CIDR *c = NULL, *n = NULL;
 	char padded[8 + 64 + 1], *net = NULL;
 	uint8_t a6[16];
 	uint32_t a4;
 	gn_u128 v, host;
 
+	if (pt->seen & T_SLASH) {
+#ifdef GN_RULES_SSE2
+		/* An IPv4 prefix has its slash in its first sixteen bytes (the line's SLACK covers the load). */
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+		    _mm_loadu_si128((const __m128i *)(const void *)pat), _mm_set1_epi8('/')));
+
+		if (m != 0 && (size_t)__builtin_ctz(m) < pt->len)
+			slash = pat + __builtin_ctz(m);
+		else
+#endif
+		slash = memchr(pat, '/', pt->len);
+	}
+	alen = slash ? (size_t)(slash - pat) : pt->len;
 	r->kind = v6 ? GN_KIND_NET6 : GN_KIND_NET4;
 	if (slash != NULL) {
 		const char *d = slash + 1, *e = pat + pt->len;
+		unsigned d0 = (unsigned char)d[0] - '0', d1 = (unsigned char)d[1] - '0';
 
-		/* Decimal, no sign, no leading zero, at most maxlen. */
-		if (d == e || (*d == '0' && d + 1 != e)) {
-			perr(p, "invalid prefix length in '%s'", pat);
-			return -1;
-		}
-		for (len = 0; d < e; d++) {
-			if (*d < '0' || *d > '9' || (len = len * 10 + (*d - '0')) > maxlen) {
+		/* Decimal, no sign, no leading zero, at most maxlen; mostly one or two digits. */
+		if (e - d == 1 && d0 <= 9)
+			len = (int)d0;
+		else if (e - d == 2 && d0 - 1 <= 8 && d1 <= 9 && (int)(d0 * 10 + d1) <= maxlen)
+			len = (int)(d0 * 10 + d1);
+		else if (d == e || (*d == '0' && d + 1 != e)) {
+			if (!quiet)
 				perr(p, "invalid prefix length in '%s'", pat);
-				return -1;
+			return -1;
+		} else {
+			for (len = 0; d < e; d++) {
+				if (*d < '0' || *d > '9' || (len = len * 10 + (*d - '0')) > maxlen) {
+					if (!quiet)
+						perr(p, "invalid prefix length in '%s'", pat);
+					return -1;
+				}
 			}
 		}
 	}
 	if (v6 ? gn_addr_parse6(pat, alen, a6) == -1 : gn_addr_parse4(pat, alen, &a4) == -1) {
+		if (quiet)
+			return -1;
 		/* Something inet_aton() would take is worth a sharper message. */
 		if (!v6 && pad(padded, sizeof(padded), pat) == 0 &&
 		    (c = cidr_from_str(padded + 8)) != NULL && cidr_get_proto(c) == CIDR_IPV4 &&
@@ -775,10 +875,16 @@ parse_net(struct parser *p, const struct tok *pt, struct gn_rule *r, gn_u128 *st
 		r->kind = GN_KIND_NET4;
 		a4 = (uint32_t)a6[12] << 24 | (uint32_t)a6[13] << 16 | (uint32_t)a6[14] << 8 | a6[15];
 	}
-	v = v6 ? addr_to_u128(a6) : a4;
-	host = len == maxlen ? 0 : len == 0 ? ~(gn_u128)0 >> (128 - maxlen) :
-	    ((gn_u128)1 << (maxlen - len)) - 1;
+	if (v6) {
+		v = addr_to_u128(a6);
+		host = len == 128 ? 0 : len == 0 ? ~(gn_u128)0 : ((gn_u128)1 << (128 - len)) - 1;
+	} else {
+		v = a4;
+		host = (uint32_t)(((uint64_t)1 << (32 - len)) - 1);
+	}
 	if (v & host) {
+		if (quiet)
+			return -1;
 		if (pad(padded, sizeof(padded), pat) == -1 || (c = cidr_from_str(padded + 8)) == NULL ||
 		    (n = cidr_addr_network(c)) == NULL || (net = cidr_to_str(n, CIDR_NOFLAGS)) == NULL)
 			p->nomem = 1;
@@ -792,9 +898,11 @@ parse_net(struct parser *p, const struct tok *pt, struct gn_rule *r, gn_u128 *st
 	*end = v | host;
 	rc = 0;
 end:
-	free(net);
-	cidr_free(c);
-	cidr_free(n);
+	if (c != NULL) {	/* only after an error: no calls per rule */
+		free(net);
+		cidr_free(c);
+		cidr_free(n);
+	}
 	return rc;
 }
 
@@ -994,33 +1102,130 @@ digest_rule(struct parser *p, const struct gn_rule *r, const char *text, size_t 
 {
 	uint64_t h = p->set_digest[r->attrs] ^ ((uint64_t)r->kind | (uint64_t)r->prefixlen << 8);
 
-	if (r->kind == GN_KIND_NET4)
-		h = digest(h, &r->pattern, sizeof(r->pattern));
-	else
+	if (r->kind == GN_KIND_NET4) {
+		/* digest(h, &r->pattern, 4) in line: the four bytes, and the length in the top byte */
+		h = (h ^ r->pattern ^ (uint64_t)4 << 56) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+	} else
 		h = digest(h, text, len + 1);
 	h = (p->digest ^ h) * 0x9e3779b97f4a7c15ULL;
 	p->digest = h ^ h >> 31;
 }
 
+/*
+ * gn_arena_add() for a pattern, whose text (len bytes) already ends in a
+ * NUL: most take two moves here, not a call and a memcpy.
+ */
+static inline uint32_t
+arena_put(struct gn_arena *a, const char *s, size_t len)
+{
+	size_t off = a->len, n = len + 1;
+	char *d = a->buf + off;
+
+	if (n < 8 || n > 32 || a->cap - off < n || off + n >= UINT32_MAX)
+		return gn_arena_add(a, s, len);
+	if (n >= 16) {
+		memcpy(d, s, 16);
+		memcpy(d + n - 16, s + n - 16, 16);
+	} else {
+		memcpy(d, s, 8);
+		memcpy(d + n - 8, s + n - 8, 8);
+	}
+	a->len += n;
+	return (uint32_t)off;
+}
+
+/*
+ * The rule r is valid: add it. pat is its pattern as normalised (len
+ * bytes and a NUL; for an address rule, as written), start and end its
+ * range when it is an address rule.
+ */
 static void
-parse_rule(struct parser *p, int argc, struct tok *tv, struct aref *ar)
+add_rule(struct parser *p, struct gn_rule *r, const char *pat, size_t len, gn_u128 start, gn_u128 end,
+    int except, int32_t id)
+{
+	struct gn_table *t = p->t;
+	uint8_t proto = t->attrs[r->attrs].proto;
+	struct gn_rule *nr;
+	const char *text;
+	char buf[64];
+	int32_t vc;
+
+	text = pat;
+	if (r->kind == GN_KIND_NET6) {
+		uint8_t a6[16];
+
+		u128_to_addr(start, a6);
+		len = format_net6(a6, r->prefixlen, buf);
+		text = buf;
+	}
+	if (r->kind != GN_KIND_NET4 &&
+	    (r->pattern = arena_put(&t->arena, text, len)) == UINT32_MAX) {
+		p->nomem = 1;
+		return;
+	}
+	vc = id | (except ? GN_VC_EXCEPT : 0);
+	if (r->kind == GN_KIND_REGEX) {
+		size_t nbefore = p->nerr;
+
+		add_regex(p, t->arena.buf + r->pattern + 1, except, id);
+		if (p->nerr != nbefore)
+			return;
+	}
+	if (r->kind == GN_KIND_NET4) {
+		struct gn_pfx4 x = { (uint32_t)start, (uint32_t)end, vc, r->prefixlen, proto };
+
+		if (add_pfx4(p, &x) == -1)
+			return;
+	}
+	if (r->kind == GN_KIND_NET6) {
+		struct gn_pfx6 x;
+
+		memset(&x, 0, sizeof(x));
+		x.start = start;
+		x.end = end;
+		x.vc = vc;
+		x.len = r->prefixlen;
+		x.proto = proto;
+		if (add_pfx6(p, &x) == -1)
+			return;
+	}
+	if (t->nrules == p->rules_cap) {
+		size_t cap = gn_mem_grow(p->rules_cap * sizeof(*nr), (t->nrules + 1) * sizeof(*nr)) /
+		    sizeof(*nr);
+
+		if ((nr = gn_mem_realloc(t->rules, cap * sizeof(*nr))) == NULL) {
+			p->nomem = 1;
+			return;
+		}
+		t->rules = nr;
+		p->rules_cap = cap;
+	}
+	t->rules[t->nrules++] = *r;
+	digest_rule(p, r, text, len);
+}
+
+/*
+ * A rule line: tv[0] is "except" when except says so (the caller looked);
+ * net is looks_like_addr() of the pattern when the caller knows it, else -1.
+ */
+static void
+parse_rule(struct parser *p, int argc, struct tok *tv, struct aref *ar, int except, int net)
 {
 	struct gn_table *t = p->t;
 	struct gn_port_range ports[MAX_PORTS];
 	struct gn_attrs set;
-	struct gn_rule r, *nr;
+	struct gn_rule r;
 	struct attrs a;
 	gn_u128 start = 0, end = 0;
 	uint32_t ports_text = 0;
 	struct tok *pt;
-	char *pat, buf[64];
-	const char *text;
-	size_t len, n;
-	int except = 0, bad = 0, nports = 0;
-	int32_t id = (int32_t)t->nrules, vc;
+	char *pat;
+	size_t n;
+	int bad = 0, nports = 0;
+	int32_t id = (int32_t)t->nrules;
 
-	if (IS(tv[0].s, tv[0].len, "except")) {
-		except = 1;
+	if (except) {
 		argc--, tv++;
 		if (argc == 0) {
 			perr(p, "missing pattern");
@@ -1058,8 +1263,8 @@ parse_rule(struct parser *p, int argc, struct tok *tv, struct aref *ar)
 			bad = 1;
 		} else
 			pt->len = (uint32_t)n + 2;
-	} else if (looks_like_addr(pt)) {
-		if (parse_net(p, pt, &r, &start, &end) == -1)
+	} else if (net >= 0 ? net : looks_like_addr(pt)) {
+		if (parse_net(p, pt, &r, &start, &end, 0) == -1)
 			bad = 1;
 	} else {
 		r.kind = GN_KIND_HOST;
@@ -1109,63 +1314,48 @@ parse_rule(struct parser *p, int argc, struct tok *tv, struct aref *ar)
 		memcpy(ar->e->text, ar->raw, ar->len);
 	}
 pattern:
-	set.proto = t->attrs[r.attrs].proto;
-	text = pat;
-	len = pt->len;
-	if (r.kind == GN_KIND_NET6) {
-		uint8_t a6[16];
-		gn_u128 v = start;
-		int i;
+	add_rule(p, &r, pat, pt->len, start, end, except, id);
+}
 
-		for (i = 15; i >= 0; i--, v >>= 8)
-			a6[i] = (uint8_t)v;
-		len = format_net6(a6, r.prefixlen, buf);
-		text = buf;
-	}
-	if (r.kind != GN_KIND_NET4 &&
-	    (r.pattern = gn_arena_add(&t->arena, text, len)) == UINT32_MAX) {
-		p->nomem = 1;
-		return;
-	}
-	vc = id | (except ? GN_VC_EXCEPT : 0);
-	if (r.kind == GN_KIND_REGEX) {
-		size_t nbefore = p->nerr;
+/*
+ * A rule line whose attribute text is a cache hit (argc is except + 1):
+ * its pattern alone is left to check. Anything wrong, or out of the
+ * ordinary, goes to parse_rule(), which says what; nothing here has
+ * changed the line then.
+ */
+static void
+parse_hit(struct parser *p, int argc, struct tok *tv, struct aref *ar, int except, int net)
+{
+	struct tok *pt = &tv[except];
+	char *pat = pt->s;
+	struct gn_rule r;
+	gn_u128 start = 0, end = 0;
+	size_t n;
 
-		add_regex(p, t->arena.buf + r.pattern + 1, except, id);
-		if (p->nerr != nbefore)
-			return;
+	if (pat[0] == '~' || (ar->e->proto != -1 && !net) || p->t->nrules >= GN_VC_EXCEPT)
+		goto slow;
+	memset(&r, 0, sizeof(r));
+	r.line = p->line;
+	r.file = p->fileidx;
+	r.attrs = ar->e->attrs;
+	if (pt->seen & T_STAR) {
+		if (pat[0] != '*' || pat[1] != '.' || (n = norm_name(pat + 2, pt->len - 2)) == 0)
+			goto slow;
+		r.kind = GN_KIND_DOMAIN;
+		pt->len = (uint32_t)n + 2;
+	} else if (net) {
+		if (parse_net(p, pt, &r, &start, &end, 1) == -1)
+			goto slow;
+	} else {
+		if ((n = norm_name(pat, pt->len)) == 0)
+			goto slow;
+		r.kind = GN_KIND_HOST;
+		pt->len = (uint32_t)n;
 	}
-	if (r.kind == GN_KIND_NET4) {
-		struct gn_pfx4 x = { (uint32_t)start, (uint32_t)end, vc, r.prefixlen, set.proto };
-
-		if (add_pfx4(p, &x) == -1)
-			return;
-	}
-	if (r.kind == GN_KIND_NET6) {
-		struct gn_pfx6 x;
-
-		memset(&x, 0, sizeof(x));
-		x.start = start;
-		x.end = end;
-		x.vc = vc;
-		x.len = r.prefixlen;
-		x.proto = set.proto;
-		if (add_pfx6(p, &x) == -1)
-			return;
-	}
-	if (t->nrules == p->rules_cap) {
-		size_t cap = gn_mem_grow(p->rules_cap * sizeof(*nr), (t->nrules + 1) * sizeof(*nr)) /
-		    sizeof(*nr);
-
-		if ((nr = gn_mem_realloc(t->rules, cap * sizeof(*nr))) == NULL) {
-			p->nomem = 1;
-			return;
-		}
-		t->rules = nr;
-		p->rules_cap = cap;
-	}
-	t->rules[t->nrules++] = r;
-	digest_rule(p, &r, text, len);
+	add_rule(p, &r, pat, pt->len, start, end, except, (int32_t)p->t->nrules);
+	return;
+slow:
+	parse_rule(p, argc, tv, ar, except, net);
 }
 
 static void
@@ -1175,6 +1365,7 @@ reader_init(struct reader *r, int fd, const char *mem, size_t memlen)
 	r->fd = fd;
 	r->mem = mem;
 	r->memlen = memlen;
+	r->nulat = SIZE_MAX;
 	/* Zeroed, so that what a vector load reads past the data is always defined. */
 	if ((r->buf = calloc(1, READ_CHUNK)) == NULL)
 		r->error = ENOMEM;
@@ -1189,65 +1380,33 @@ reader_free(struct reader *r)
 	r->buf = NULL;
 }
 
-/* Where the first newline in s[0, n) is (n if none); *nul is set if a NUL comes before it. */
-static size_t
-find_eol(const char *s, size_t n, int *nul)
-{
-#ifdef GN_RULES_SSE2
-	const __m128i nl = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
-	size_t i;
-
-	for (i = 0; i < n; i += 16) {
-		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-		unsigned e = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, nl));
-		unsigned z = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, zero));
-
-		if (n - i < 16) {
-			e &= (1u << (n - i)) - 1;
-			z &= (1u << (n - i)) - 1;
-		}
-		if (e != 0) {
-			if (z & ((1u << __builtin_ctz(e)) - 1))
-				*nul = 1;
-			return i + (size_t)__builtin_ctz(e);
-		}
-		if (z != 0)
-			*nul = 1;
-	}
-	return n;
-#else
-	const char *e = memchr(s, '\n', n);
-	size_t i = e ? (size_t)(e - s) : n;
-
-	if (memchr(s, '\0', i) != NULL)
-		*nul = 1;
-	return i;
-#endif
-}
-
 /*
  * The next line, its newline (if it has one: *nl) replaced by a NUL; NULL
  * at the end of the input or once reading failed (r->error). *nul says
- * whether the line holds a NUL byte.
+ * whether the line holds a NUL byte: the reader knows where the next one
+ * in its buffer is, so a line is scanned only for its newline (by memchr,
+ * which is vector code in any libc worth the name).
  */
 static char *
 reader_line(struct reader *r, size_t *len, int *nl, int *nul)
 {
 	size_t scanned = 0, room, e;
-	char *line;
+	char *line, *c;
 	ssize_t n;
 
 	if (r->buf == NULL)
 		return NULL;
-	r->nul = 0;
 	for (;;) {
 		line = r->buf + r->pos;
-		if ((e = scanned + find_eol(line + scanned, r->end - r->pos - scanned, &r->nul)) <
-		    r->end - r->pos) {
-			line[e] = '\0';
+		if (r->nulat + 1 <= r->pos)	/* behind us, or SIZE_MAX: not known */
+			r->nulat = (c = memchr(line, '\0', r->end - r->pos)) != NULL ?
+			    (size_t)(c - r->buf) : r->end;
+		if ((c = memchr(line + scanned, '\n', r->end - r->pos - scanned)) != NULL) {
+			e = (size_t)(c - line);
+			*c = '\0';
 			*len = e;
 			*nl = 1;
-			*nul = r->nul;
+			*nul = r->nulat < r->pos + e;
 			r->pos += e + 1;
 			return line;
 		}
@@ -1258,7 +1417,7 @@ reader_line(struct reader *r, size_t *len, int *nl, int *nul)
 			line[scanned] = '\0';	/* reading always leaves SLACK bytes for this */
 			*len = scanned;
 			*nl = 0;
-			*nul = r->nul;
+			*nul = r->nulat < r->end;
 			r->pos = r->end;
 			return line;
 		}
@@ -1294,6 +1453,7 @@ reader_line(struct reader *r, size_t *len, int *nl, int *nul)
 		if (n == 0)
 			r->eof = 1;
 		r->end += (size_t)n;
+		r->nulat = SIZE_MAX;	/* bytes moved or came in */
 	}
 }
 
@@ -1394,6 +1554,35 @@ acache_hash(unsigned key, const char *s, size_t len)
 }
 
 /*
+ * Is an entry's text the len bytes (at most ACACHE_TEXT) at rem? With
+ * SSE2 without a call: the entry's text field holds sixteen bytes even
+ * when len is less, the last load ends at len, and rem is in a line, which
+ * has SLACK bytes after its NUL.
+ */
+static inline int
+acache_eq(const struct acache *e, const char *rem, size_t len)
+{
+#ifdef GN_RULES_SSE2
+	size_t i;
+
+	if (len < 16)
+		return ((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+		    _mm_loadu_si128((const __m128i *)(const void *)e->text),
+		    _mm_loadu_si128((const __m128i *)(const void *)rem))) | ~0u << len) == ~0u;
+	for (i = 0; i + 16 < len; i += 16)
+		if (_mm_movemask_epi8(_mm_cmpeq_epi8(
+		    _mm_loadu_si128((const __m128i *)(const void *)(e->text + i)),
+		    _mm_loadu_si128((const __m128i *)(const void *)(rem + i)))) != 0xffff)
+			return 0;
+	return _mm_movemask_epi8(_mm_cmpeq_epi8(
+	    _mm_loadu_si128((const __m128i *)(const void *)(e->text + len - 16)),
+	    _mm_loadu_si128((const __m128i *)(const void *)(rem + len - 16)))) == 0xffff;
+#else
+	return memcmp(e->text, rem, len) == 0;
+#endif
+}
+
+/*
  * The entry for a rule's attribute text, rem (len bytes, as written): a hit,
  * or where to keep it once it parses; ar->e is NULL when it cannot be kept.
  */
@@ -1412,7 +1601,7 @@ acache_find(struct parser *p, struct aref *ar, int except, int net, const char *
 	ar->hash = acache_hash(ar->key, rem, len);
 	e = &p->acache[ar->hash & (ACACHE_SIZE - 1)];
 	ar->e = e;
-	if (e->key == ar->key && e->hash == ar->hash && e->len == len && memcmp(e->text, rem, len) == 0)
+	if (e->key == ar->key && e->hash == ar->hash && e->len == len && acache_eq(e, rem, len))
 		ar->hit = 1;
 	else
 		memcpy(ar->raw, rem, len);
@@ -1423,11 +1612,27 @@ parse_line(struct parser *p, char *line, size_t linelen)
 {
 	struct tok tv[MAX_TOKENS];
 	struct aref ar, *arp = NULL;
-	char *s = line;
+	char *s = line, *e;
+	unsigned c, seen = 0;
+	int32_t eq = -1;
 	int argc, except;
 
-	/* The pattern first (after except): most attribute texts were seen before. */
-	if ((argc = tokenize(p, &s, tv, 0, 1)) <= 0)
+	/*
+	 * The pattern first (after except): most attribute texts were seen
+	 * before. A first word without quotes is taken here as tokenize()
+	 * would take it.
+	 */
+	c = (unsigned char)line[0];
+	if (!(tclass[c] & (T_END | T_SPACE | T_QUOTE)) && c != '#' &&
+	    tclass[(unsigned char)*(e = scan_word(line, &seen, &eq))] != T_QUOTE) {
+		tv[0].s = line;
+		tv[0].len = (uint32_t)(e - line);
+		tv[0].eq = eq;
+		tv[0].seen = seen;
+		s = *e != '\0' ? e + 1 : e;
+		*e = '\0';
+		argc = 1;
+	} else if ((argc = tokenize(p, &s, tv, 0, 1)) <= 0)
 		return;
 	except = IS(tv[0].s, tv[0].len, "except");
 	if (except && (argc = tokenize(p, &s, tv, 1, 2)) == -1)
@@ -1440,7 +1645,7 @@ parse_line(struct parser *p, char *line, size_t linelen)
 		acache_find(p, &ar, except, net, s, (size_t)(line + linelen - s));
 		arp = &ar;
 		if (ar.hit) {
-			parse_rule(p, argc, tv, arp);
+			parse_hit(p, argc, tv, arp, except, net);
 			return;
 		}
 	}
@@ -1483,7 +1688,7 @@ parse_line(struct parser *p, char *line, size_t linelen)
 		parse_include(p, tv[1].s);
 		return;
 	}
-	parse_rule(p, argc, tv, arp);
+	parse_rule(p, argc, tv, arp, except, -1);
 }
 
 /*
