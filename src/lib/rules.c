@@ -241,6 +241,28 @@ intern(struct parser *p, const char *s, size_t len)
 	return off;
 }
 
+#ifdef GN_RULES_SSE2
+/*
+ * The bytes of x the tokenizer stops at, one bit each: in *end those that
+ * may end a word (x <= ' ', control bytes among them, or a quote), in
+ * *mark the others it must see ('=', '*', ':', '/', '\\').
+ */
+static inline void
+stop_bits(__m128i x, unsigned *end, unsigned *mark)
+{
+	const __m128i sp = _mm_set1_epi8(' '), qu = _mm_set1_epi8('"'), eq = _mm_set1_epi8('='),
+	    st = _mm_set1_epi8('*'), co = _mm_set1_epi8(':'), sl = _mm_set1_epi8('/'),
+	    bs = _mm_set1_epi8('\\');
+
+	*end = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+	    _mm_cmpeq_epi8(_mm_min_epu8(x, sp), x), _mm_cmpeq_epi8(x, qu)));
+	*mark = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+	    _mm_or_si128(_mm_cmpeq_epi8(x, eq), _mm_cmpeq_epi8(x, st)),
+	    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, co), _mm_cmpeq_epi8(x, sl)),
+	    _mm_cmpeq_epi8(x, bs))));
+}
+#endif
+
 /*
  * The first byte from s on that the tokenizer must look at: one tclass
  * knows, or another control byte (which it passes over). A line ends in a
@@ -251,20 +273,12 @@ static inline char *
 next_stop(char *s)
 {
 #ifdef GN_RULES_SSE2
-	const __m128i sp = _mm_set1_epi8(' '), qu = _mm_set1_epi8('"'), eq = _mm_set1_epi8('='),
-	    st = _mm_set1_epi8('*'), co = _mm_set1_epi8(':'), sl = _mm_set1_epi8('/'),
-	    bs = _mm_set1_epi8('\\');
+	unsigned end, mark;
 
 	for (;; s += 16) {
-		__m128i x = _mm_loadu_si128((const __m128i *)(void *)s);
-		__m128i m = _mm_cmpeq_epi8(_mm_min_epu8(x, sp), x);	/* x <= ' ' */
-		unsigned bits;
-
-		m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(x, qu), _mm_cmpeq_epi8(x, eq)));
-		m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(x, st), _mm_cmpeq_epi8(x, co)));
-		m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(x, sl), _mm_cmpeq_epi8(x, bs)));
-		if ((bits = (unsigned)_mm_movemask_epi8(m)) != 0)
-			return s + __builtin_ctz(bits);
+		stop_bits(_mm_loadu_si128((const __m128i *)(void *)s), &end, &mark);
+		if ((end | mark) != 0)
+			return s + __builtin_ctz(end | mark);
 	}
 #else
 	while (tclass[(unsigned char)*s] == 0)
@@ -285,20 +299,11 @@ scan_word(char *s, unsigned *seen, int32_t *eq)
 {
 	char *w = s;
 #ifdef GN_RULES_SSE2
-	const __m128i sp = _mm_set1_epi8(' '), qu = _mm_set1_epi8('"'), eqv = _mm_set1_epi8('='),
-	    st = _mm_set1_epi8('*'), co = _mm_set1_epi8(':'), sl = _mm_set1_epi8('/'),
-	    bs = _mm_set1_epi8('\\');
-
 	for (;; s += 16) {
-		__m128i x = _mm_loadu_si128((const __m128i *)(void *)s);
-		/* Ends: x <= ' ' (a control byte among them goes on) or a quote. */
-		unsigned end = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-		    _mm_cmpeq_epi8(_mm_min_epu8(x, sp), x), _mm_cmpeq_epi8(x, qu)));
-		unsigned mark = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-		    _mm_or_si128(_mm_cmpeq_epi8(x, eqv), _mm_cmpeq_epi8(x, st)),
-		    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, co), _mm_cmpeq_epi8(x, sl)),
-		    _mm_cmpeq_epi8(x, bs))));
-		unsigned k;
+		unsigned end, mark, k;
+
+		/* A control byte among the ends goes on: only the tokenizer's classes end a word. */
+		stop_bits(_mm_loadu_si128((const __m128i *)(void *)s), &end, &mark);
 
 		while (end != 0 && !(tclass[(unsigned char)s[__builtin_ctz(end)]] &
 		    (T_END | T_SPACE | T_QUOTE)))
