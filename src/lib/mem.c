@@ -42,6 +42,17 @@ page_size(void)
 	return n > 0 ? (size_t)n : 4096;
 }
 
+/*
+ * The bytes a block from malloc holds past its header: at least one, so
+ * that the caller's pointer points inside it (an empty array's would point
+ * just past it, and leak checkers take a block nothing points into for lost).
+ */
+static size_t
+inside(size_t size)
+{
+	return size > 0 ? size : 1;
+}
+
 static size_t
 round_up(size_t n, size_t to)
 {
@@ -112,7 +123,7 @@ gn_mem_reserve(size_t size, size_t max)
 	 * and an array may stay empty (a list without IPv6 rules).
 	 */
 	if (HDR + size < MAP_MIN) {
-		if ((p = calloc(1, HDR + size)) == NULL)
+		if ((p = calloc(1, HDR + inside(size))) == NULL)
 			return NULL;
 		h = (struct hdr *)(void *)p;
 		h->map = 0;
@@ -162,7 +173,7 @@ gn_mem_realloc(void *ptr, size_t size)
 			return ptr;
 		}
 		if (size < h->room || HDR + size < MAP_MIN) {
-			if ((q = realloc(p, HDR + size)) == NULL) {
+			if ((q = realloc(p, HDR + inside(size))) == NULL) {
 				if (size > h->room)
 					return NULL;
 				h->size = size;		/* kept as it was, only bigger */
