@@ -210,7 +210,11 @@ gn_table_lookup(const struct gn_table *t, const char *s, size_t len, unsigned pr
 	uint8_t a6[16];
 	uint32_t a4;
 
-	if (len > 0 && s[0] >= '0' && s[0] <= '9' && gn_addr_parse4(s, len, &a4) == 0)
+	/*
+	 * A dotted quad ends in a digit; a host name in a letter (its top-level
+	 * domain), so names do not try the address parser first.
+	 */
+	if (len > 0 && s[len - 1] >= '0' && s[len - 1] <= '9' && gn_addr_parse4(s, len, &a4) == 0)
 		return decide(GN_TARGET_IPV4, gn_ptab4_lookup(&t->v4, a4, pi));
 	if (len > 0 && s[0] == '[') {
 		if (len < 3 || s[len - 1] != ']' || memchr(s + 1, ':', len - 2) == NULL)
