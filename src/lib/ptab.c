@@ -317,6 +317,13 @@ differs(const struct iv4 *iv)
 	return iv->vc[0] != iv->vc[1];
 }
 
+/* The uint32s of a block's record: its count when TOP_N or more, ns starts, ns + 1 verdicts (or pairs). */
+static inline size_t
+rec_words(uint32_t ns, int pairs)
+{
+	return (ns >= TOP_N) + (ns + 1) / 2 + ((size_t)(ns + 1) << (pairs != 0));
+}
+
 /*
  * Note in top, per block, how many intervals start in it and what
  * layout4() must know of them, in one pass over the intervals (none over
@@ -342,7 +349,7 @@ block_count(const struct iv4 *iv, uint32_t n, uint32_t *top)
 			continue;
 		/* The verdict in force at k << 16 is the one at it, or the last before. */
 		pairs = (c & BC_PAIRS) || (!at && differs(&iv[i - 1]));
-		off += (ns >= TOP_N) + (ns + 1) / 2 + ((size_t)(ns + 1) << pairs);
+		off += rec_words(ns, pairs);
 		i += c / BC_ONE;
 	}
 	return off > UINT32_MAX >> TOP_OFF ? SIZE_MAX : off;	/* over 512 MB of records */
@@ -375,7 +382,7 @@ layout4(const struct iv4 *iv, uint32_t *top, uint32_t *rec)
 		f = at ? i++ : i - 1;
 		pairs = (c & BC_PAIRS) || differs(&iv[f]) ? TOP_PAIRS : 0;
 		p = off + (ns >= TOP_N);
-		off = p + (ns + 1) / 2 + ((size_t)(ns + 1) << (pairs != 0));
+		off += rec_words(ns, pairs);
 		top[k] = (uint32_t)(p - (ns >= TOP_N)) << TOP_OFF | pairs | (ns < TOP_N ? ns : TOP_N);
 		last = off - (pairs ? 2 : 1);
 		lastpairs = pairs;
@@ -427,9 +434,11 @@ gn_ptab4_build(struct gn_ptab4 *t, struct gn_pfx4 *p, size_t n)
 	if ((nrec = block_count(ivs.iv, ivs.n, t->top)) == SIZE_MAX)
 		goto end;
 	need = top + (nrec + SLACK) * sizeof(*t->rec);
-	if (need > have && (b = gn_mem_realloc(t->top, need)) == NULL)
-		goto end;
-	t->top = need > have ? b : t->top;
+	if (need > have) {
+		if ((b = gn_mem_realloc(t->top, need)) == NULL)
+			goto end;
+		t->top = b;
+	}
 	t->rec = t->top + 65536;
 	memset(t->rec + nrec, 0, SLACK * sizeof(*t->rec));
 	layout4(ivs.iv, t->top, t->rec);

@@ -174,7 +174,7 @@ perr(struct parser *p, const char *fmt, ...)
  * Eight bytes a step: the digest covers every rule at every load, and the
  * string table hashes with it too. Not for security.
  */
-static uint64_t
+static inline uint64_t
 digest(uint64_t h, const void *s, size_t len)
 {
 	const unsigned char *c = s;
@@ -1107,11 +1107,9 @@ digest_rule(struct parser *p, const struct gn_rule *r, const char *text, size_t 
 {
 	uint64_t h = p->set_digest[r->attrs] ^ ((uint64_t)r->kind | (uint64_t)r->prefixlen << 8);
 
-	if (r->kind == GN_KIND_NET4) {
-		/* digest(h, &r->pattern, 4) in line: the four bytes, and the length in the top byte */
-		h = (h ^ r->pattern ^ (uint64_t)4 << 56) * 0x9e3779b97f4a7c15ULL;
-		h ^= h >> 29;
-	} else
+	if (r->kind == GN_KIND_NET4)
+		h = digest(h, &r->pattern, sizeof(r->pattern));
+	else
 		h = digest(h, text, len + 1);
 	h = (p->digest ^ h) * 0x9e3779b97f4a7c15ULL;
 	p->digest = h ^ h >> 31;
