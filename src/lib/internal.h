@@ -83,9 +83,16 @@ struct gn_nslot {
 	int32_t		wild;		/* verdict code of the wildcard rule, or -1 */
 };
 
+/*
+ * Copy a name lowercased to a buffer padded with KEY_PAD zero bytes, its
+ * dots as bits in four words; -1 when a byte is never in a name (names.c).
+ */
+typedef int	 gn_classify_fn(const unsigned char *, size_t, unsigned char *, uint64_t[4]);
+
 struct gn_names {
 	struct gn_nslot	*slots;
 	uint8_t		*tags;		/* per slot: 0 empty, else 7 bits of its hash; the first 16 again at the end */
+	gn_classify_fn	*classify;	/* the fastest this machine runs */
 	uint32_t	 mask;		/* slots - 1 */
 	uint32_t	 count;
 };

@@ -12,7 +12,16 @@
 
 #include "internal.h"
 
-#ifndef __SSE2__
+/*
+ * x86-64 machines with AVX-512 (VBMI: a byte table lookup in one
+ * instruction) classify a name with a few vector instructions; others use
+ * SSE2 or plain C. The choice is made when a table is made.
+ */
+#if defined(__SSE2__) && defined(__x86_64__) && defined(__GNUC__) && !defined(GN_NO_AVX512)
+#define GN_AVX512	1
+#include <immintrin.h>
+#endif
+
 /*
  * Bytes a host name may hold, lowercased; '.' separates labels; 0 never
  * matches. Names are ASCII (A-labels): anything else is not on any list.
@@ -27,7 +36,6 @@ static const unsigned char name_map[256] = {
 	L('s'), L('t'), L('u'), L('v'), L('w'), L('x'), L('y'), L('z'),
 #undef L
 };
-#endif
 
 #define HASH_SEED	0x9e3779b97f4a7c15ULL
 #define HASH_P0		0xa0761d6478bd642fULL
@@ -37,16 +45,13 @@ static const unsigned char name_map[256] = {
 #define NAME_MAX_LEN	253
 #define NAME_BUF	(256 + KEY_PAD)
 
-/* Bytes 0..n-1 of a word kept, as loaded little-endian: mask[n][0] low word, [1] high. */
-static const uint64_t tail_mask[17][2] = {
-	{ 0, 0 },
-	{ 0xffULL, 0 }, { 0xffffULL, 0 }, { 0xffffffULL, 0 }, { 0xffffffffULL, 0 },
-	{ 0xffffffffffULL, 0 }, { 0xffffffffffffULL, 0 }, { 0xffffffffffffffULL, 0 },
-	{ ~0ULL, 0 },
-	{ ~0ULL, 0xffULL }, { ~0ULL, 0xffffULL }, { ~0ULL, 0xffffffULL },
-	{ ~0ULL, 0xffffffffULL }, { ~0ULL, 0xffffffffffULL }, { ~0ULL, 0xffffffffffffULL },
-	{ ~0ULL, 0xffffffffffffffULL }, { ~0ULL, ~0ULL },
+#ifndef __SSE2__
+/* Bytes 0..n-1 of a word kept, as loaded little-endian (n <= 8). */
+static const uint64_t tail_mask[9] = {
+	0, 0xffULL, 0xffffULL, 0xffffffULL, 0xffffffffULL, 0xffffffffffULL,
+	0xffffffffffffULL, 0xffffffffffffffULL, ~0ULL,
 };
+#endif
 
 static inline uint64_t
 load64(const unsigned char *p)
@@ -70,9 +75,10 @@ mum(uint64_t a, uint64_t b)
 }
 
 /*
- * The hash of a suffix from its parent's (h) and its leftmost label (len
- * bytes at p, lowercase). Sixteen bytes at a time: p must have 16 readable
- * bytes past the label, which the caller's padded buffer guarantees.
+ * The hash of a suffix (at p, lowercase, its name's end followed by zero
+ * bytes) from its parent's (h) and its leftmost label (len bytes): sixteen
+ * bytes at a time, as many as cover the label. The last sixteen may run on
+ * into the parent or the zeros after the name, which are the suffix's too.
  */
 static inline uint64_t
 label_hash(uint64_t h, const unsigned char *p, size_t len)
@@ -81,8 +87,7 @@ label_hash(uint64_t h, const unsigned char *p, size_t len)
 
 	for (; n > 16; n -= 16, p += 16)
 		h = mum(load64(p) ^ h ^ HASH_P0, load64(p + 8) ^ HASH_P1);
-	return mum((load64(p) & tail_mask[n][0]) ^ h ^ HASH_P0,
-	    (load64(p + 8) & tail_mask[n][1]) ^ HASH_P1 ^ len);
+	return mum(load64(p) ^ h ^ HASH_P0, load64(p + 8) ^ HASH_P1 ^ len);
 }
 
 static inline uint32_t
@@ -103,6 +108,8 @@ slot_tag(uint64_t h)
 	return (uint8_t)(0x80 | h >> 57);
 }
 
+static gn_classify_fn *pick_classify(void);
+
 int
 gn_names_init(struct gn_names *n, size_t expected)
 {
@@ -120,6 +127,7 @@ gn_names_init(struct gn_names *n, size_t expected)
 		return -1;
 	}
 	n->mask = (uint32_t)(size - 1);
+	n->classify = pick_classify();
 	return 0;
 }
 
@@ -140,7 +148,7 @@ set_tag(struct gn_names *n, uint32_t i, uint64_t h)
 		n->tags[n->mask + 1 + i] = n->tags[i];
 }
 
-static uint64_t key_hash(const char *, size_t);
+static uint64_t key_hash(const struct gn_names *, const char *, size_t);
 
 static int
 grow(struct gn_names *n, const char *arena)
@@ -156,7 +164,7 @@ grow(struct gn_names *n, const char *arena)
 
 		if (s->check == 0)
 			continue;
-		h = key_hash(arena + s->key, s->check & 0xff);
+		h = key_hash(&bigger, arena + s->key, s->check & 0xff);
 		for (j = (uint32_t)h & bigger.mask; bigger.slots[j].check; j = (j + 1) & bigger.mask)
 			;
 		bigger.slots[j] = *s;
@@ -203,7 +211,7 @@ gn_names_add(struct gn_names *n, const char *arena, uint32_t key, int wild, int3
 
 	if (len > NAME_MAX_LEN)
 		return -1;
-	if ((s = insert(n, arena, key, len, key_hash(arena + key, len))) == NULL)
+	if ((s = insert(n, arena, key, len, key_hash(n, arena + key, len))) == NULL)
 		return -1;
 	slot = wild ? &s->wild : &s->exact;
 	if (*slot == -1 || (GN_VC_IS_EXCEPT(vc) && !GN_VC_IS_EXCEPT(*slot)))
@@ -239,7 +247,7 @@ key_eq(const unsigned char *a, const unsigned char *b, size_t n)
 	for (i = 0; i + 8 < n; i += 8)
 		if (load64(a + i) != load64(b + i))
 			return 0;
-	return ((load64(a + i) ^ load64(b + i)) & tail_mask[n - i][0]) == 0;
+	return ((load64(a + i) ^ load64(b + i)) & tail_mask[n - i]) == 0;
 #endif
 }
 
@@ -337,7 +345,7 @@ fold16(__m128i x, unsigned *dots, unsigned *bad)
  * name does): reading back what was just stored to buf would stall on the
  * store, where the caller's bytes are long settled.
  */
-static inline int
+static int
 classify(const unsigned char *name, size_t len, unsigned char *buf, uint64_t dw[4])
 {
 	unsigned bad = 0;
@@ -405,28 +413,105 @@ classify(const unsigned char *name, size_t len, unsigned char *buf, uint64_t dw[
 	return bad ? -1 : 0;
 }
 
+#ifdef GN_AVX512
 /*
- * Hash every suffix of the name in buf (len bytes, lowercase, its dots in
- * dw) that starts at a label, shortest first, each from its parent's, and
- * note where each starts; with a table, start loading the tags and slot of
- * each. Returns how many, or 0 when a label is empty or over 63 bytes.
- * m holds the dots of word w not yet passed; names over 64 bytes move to
- * the next word down.
+ * classify(), 64 bytes a step: a masked load (nothing read past the name),
+ * name_map looked up for every byte at once (bytes above 0x7f are flagged
+ * before the table sees only their low seven bits), one store.
+ */
+__attribute__((target("avx512f,avx512bw,avx512vbmi")))
+static int
+classify_avx512(const unsigned char *name, size_t len, unsigned char *buf, uint64_t dw[4])
+{
+	const __m512i lo = _mm512_loadu_si512(name_map), hi = _mm512_loadu_si512(name_map + 64);
+	uint64_t bad = 0;
+	size_t c;
+
+	for (c = 0; c < len; c += 64) {
+		__mmask64 in = len - c >= 64 ? ~0ULL : (1ULL << (len - c)) - 1;
+		__m512i x = _mm512_maskz_loadu_epi8(in, name + c);
+		__m512i y = _mm512_permutex2var_epi8(lo, x, hi);
+
+		bad |= (_mm512_testn_epi8_mask(y, y) | _mm512_movepi8_mask(x)) & in;
+		dw[c / 64] = _mm512_cmpeq_epi8_mask(y, _mm512_set1_epi8('.'));
+		_mm512_storeu_si512(buf + c, y);	/* zero past the name */
+	}
+	_mm256_storeu_si256((__m256i *)(void *)(buf + c), _mm256_setzero_si256());
+	return bad ? -1 : 0;
+}
+#endif
+
+/* The classifier this machine runs fastest. GOTONET_NO_AVX512 set: the SSE2 one, for tests. */
+static gn_classify_fn *
+pick_classify(void)
+{
+#ifdef GN_AVX512
+	const char *off = getenv("GOTONET_NO_AVX512");
+
+	__builtin_cpu_init();
+	if ((off == NULL || *off == '\0') && __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512vbmi"))
+		return classify_avx512;
+#endif
+	return classify;
+}
+
+/*
+ * Are the labels of the name in buf (len bytes, its dots in dw) 1 to 63
+ * bytes each? In a name shorter than 64 bytes no label can be too long, and
+ * an empty one is a dot at either end or two in a row.
+ */
+static inline int
+labels_ok(size_t len, const uint64_t dw[4])
+{
+	size_t w = (len - 1) / 64, end, start;
+	uint64_t m = dw[0];
+
+	if (len < 64)
+		return ((m & 1) | m >> (len - 1) | (m & m >> 1)) == 0;
+	m = dw[w];
+	for (end = len;; end = start - 1) {
+		while (w > 0 && m == 0)
+			m = dw[--w];
+		start = m ? 64 * w + 64 - (size_t)__builtin_clzll(m) : 0;
+		if (end - start - 1 > 62)
+			return 0;
+		if (start == 0)
+			return 1;
+		m ^= 1ULL << (start - 1) % 64;
+	}
+}
+
+/*
+ * Word w of the label starts in a name whose dots are in dw: the dots moved
+ * up one place, and a dot before the name (bit 0 of word 0) that starts the
+ * first label and ends a walk without a test of its own.
+ */
+static inline uint64_t
+starts(const uint64_t dw[4], size_t w)
+{
+	return dw[w] << 1 | (w > 0 ? dw[w - 1] >> 63 : 1);
+}
+
+/*
+ * Hash every suffix of the name in buf (len bytes, lowercase, valid labels,
+ * its dots in dw) that starts at a label, shortest first, each from its
+ * parent's, and note where each starts; with a table, start loading the
+ * tags and slot of each. Returns how many. m holds the label starts of word
+ * w not yet passed; only names over 63 bytes have more than one word.
  */
 static inline size_t
 suffixes(const struct gn_names *n, const unsigned char *buf, size_t len, const uint64_t dw[4],
     uint64_t hs[128], uint8_t at[128])
 {
-	uint64_t h = HASH_SEED, m;
+	uint64_t h = HASH_SEED;
 	size_t nb = 0, start, end, w = (len - 1) / 64;
+	uint64_t m = starts(dw, w);
 
-	m = dw[w];
 	for (end = len;; end = start - 1) {
-		while (w > 0 && m == 0)		/* w first: most names fit one word */
-			m = dw[--w];
-		start = m ? 64 * w + 64 - (size_t)__builtin_clzll(m) : 0;
-		if (end - start - 1 > 62)
-			return 0;
+		while (m == 0)
+			m = starts(dw, --w);
+		start = 64 * w + (63 ^ (size_t)__builtin_clzll(m));
 		h = label_hash(h, buf + start, end - start);
 		if (n != NULL) {
 			__builtin_prefetch(&n->tags[(uint32_t)h & n->mask]);
@@ -436,23 +521,33 @@ suffixes(const struct gn_names *n, const unsigned char *buf, size_t len, const u
 		at[nb++] = (uint8_t)start;
 		if (start == 0)
 			return nb;
-		m ^= 1ULL << (start - 1) % 64;
+		m ^= 1ULL << start % 64;
 	}
 }
 
 /* The hash of a key (lowercase, validated), as a lookup of it makes it. */
 static uint64_t
-key_hash(const char *key, size_t len)
+key_hash(const struct gn_names *n, const char *key, size_t len)
 {
 	unsigned char buf[NAME_BUF];
 	uint64_t dw[4] = { 0, 0, 0, 0 }, hs[128];
 	uint8_t at[128];
-	size_t nb;
 
-	if (classify((const unsigned char *)key, len, buf, dw) == -1 ||
-	    (nb = suffixes(NULL, buf, len, dw, hs, at)) == 0)
+	if (n->classify((const unsigned char *)key, len, buf, dw) == -1 || !labels_ok(len, dw))
 		return 0;	/* not a valid key: the parser lets none through */
-	return hs[nb - 1];
+	return hs[suffixes(NULL, buf, len, dw, hs, at) - 1];
+}
+
+/* A verdict code found (or -1) replaces the one of its kind found so far. */
+static inline void
+take(int32_t vc, int32_t *list, int32_t *except)
+{
+	if (vc != -1) {
+		if (GN_VC_IS_EXCEPT(vc))
+			*except = vc;
+		else
+			*list = vc;
+	}
 }
 
 int32_t
@@ -469,11 +564,10 @@ gn_names_match(const struct gn_names *n, const char *arena, const char *name, si
 	*valid = 0;
 	if (len == 0 || len > NAME_MAX_LEN)
 		return -1;
-	if (classify((const unsigned char *)name, len, buf, dw) == -1)
-		return -1;
+	if (n->classify((const unsigned char *)name, len, buf, dw) == -1 || !labels_ok(len, dw))
+		return -1;		/* a byte no name has, an empty or over-long label */
 	/* Labels from the right: hash each suffix and start loading its slot. */
-	if ((nb = suffixes(n, buf, len, dw, hs, at)) == 0)
-		return -1;		/* empty or over-long label */
+	nb = suffixes(n, buf, len, dw, hs, at);
 	/* The last label decides whether this is a name at all (WHATWG). */
 	if (buf[at[0]] - (unsigned)'0' <= 9 &&
 	    numeric_label((const char *)buf + at[0], (const char *)buf + len)) {
@@ -489,10 +583,9 @@ gn_names_match(const struct gn_names *n, const char *arena, const char *name, si
 		if ((s = probe(n, arena, hs[k], buf + at[k], len - at[k])) == NULL)
 			continue;
 		/* Deeper beats shallower; at the whole name the host rule beats the wildcard. */
-		if (s->wild != -1)
-			*(GN_VC_IS_EXCEPT(s->wild) ? &except : &list) = s->wild;
-		if (k + 1 == nb && s->exact != -1)
-			*(GN_VC_IS_EXCEPT(s->exact) ? &except : &list) = s->exact;
+		take(s->wild, &list, &except);
+		if (k + 1 == nb)
+			take(s->exact, &list, &except);
 	}
 	return except != -1 ? except : list;
 }
