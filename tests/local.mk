@@ -9,8 +9,8 @@ gn_unit_programs = \
 	tests/unit_names tests/unit_prefixes tests/unit_addr \
 	tests/unit_rules tests/unit_table tests/unit_vendor
 check_PROGRAMS += $(gn_unit_programs)
-TESTS += $(gn_unit_programs) tests/unit_sse2.sh
-EXTRA_DIST += tests/unit_sse2.sh
+TESTS += $(gn_unit_programs) tests/names-sse2.sh
+EXTRA_DIST += tests/names-sse2.sh
 
 # The data is read from the source tree: top_srcdir from the test
 # environment, else this compiled-in path (for running a program by hand).
