@@ -23,6 +23,8 @@ void		*gn_mem_reserve(size_t size, size_t max);
  */
 void		*gn_mem_realloc(void *p, size_t size);
 void		 gn_mem_free(void *p);
+/* Give back the pages of bytes [from, to) of a block, done with; they read as zeroes after. */
+void		 gn_mem_discard(void *p, size_t from, size_t to);
 /* The next size in bytes for a growing block of cap bytes that must hold need. */
 size_t		 gn_mem_grow(size_t cap, size_t need);
 
@@ -73,16 +75,8 @@ struct gn_rule {
 /*
  * Names: one open-addressing hash holding every listed name (hosts and
  * wildcard domains); a lookup probes each suffix of a name that starts at a
- * label. Keys are not copied: each is a pattern, or the domain of one, in
- * the arena.
+ * label. Each key is copied once into its record (names.c).
  */
-struct gn_nslot {
-	uint32_t	check;		/* hash bits | key length; 0 = empty */
-	uint32_t	key;		/* arena offset of the lowercase key */
-	int32_t		exact;		/* verdict code of the host rule, or -1 */
-	int32_t		wild;		/* verdict code of the wildcard rule, or -1 */
-};
-
 /*
  * Copy a name lowercased to a buffer padded with KEY_PAD zero bytes, its
  * dots as bits in four words; -1 when a byte is never in a name (names.c).
@@ -90,30 +84,39 @@ struct gn_nslot {
 typedef int	 gn_classify_fn(const unsigned char *, size_t, unsigned char *, uint64_t[4]);
 
 struct gn_names {
-	struct gn_nslot	*slots;
 	uint8_t		*tags;		/* per slot: 0 empty, else 7 bits of its hash; the first 16 again at the end */
+	uint8_t		*at;		/* per slot: where its record is past its block's, in 4-byte units */
+	uint32_t	*base;		/* per 4 slots: where the first one's record is */
+	uint8_t		*recs;		/* the records, in slot order */
 	gn_classify_fn	*classify;	/* the fastest this machine runs */
 	uint32_t	 mask;		/* slots - 1 */
 	uint32_t	 count;
+	/* While loading: each key's first rule, and the rules for keys already in. */
+	uint32_t	*first;
+	struct gn_nmore	*more;
+	size_t		 nmore, moremax;
 };
 
+/* expected: at least as many as there will be keys; the table never grows. */
 int		 gn_names_init(struct gn_names *, size_t expected);
 void		 gn_names_free(struct gn_names *);
 /*
- * Add the key at arena offset key (lowercase, validated, NUL-terminated) with
- * verdict code vc; wild says which slot. An exception replaces a list rule,
- * otherwise the first rule for a key wins. Returns 0, or -1 on ENOMEM.
+ * Add the host or wildcard rule with verdict code vc (its pattern in arena
+ * lowercase and validated). For each key and kind the first rule wins,
+ * unless a later exception replaces a list rule. Returns 0, or -1 when full
+ * or out of memory. The rules and arena must stay until gn_names_finish().
  */
-int		 gn_names_add(struct gn_names *, const char *arena, uint32_t key, int wild,
+int		 gn_names_add(struct gn_names *, const char *arena, const struct gn_rule *rules,
 		    int32_t vc);
+/* Lay the records out once every rule is in; 0, or -1 on ENOMEM. */
+int		 gn_names_finish(struct gn_names *, const char *arena, const struct gn_rule *rules);
 /*
  * Match name (len bytes, no trailing dot, any case). Returns the deciding
  * verdict code (the deepest exception if any, else exact beats the longest
- * wildcard) or -1; *valid is cleared when the name holds a byte or label
- * that can never match.
+ * wildcard) or -1; *valid is 0 when the name holds a byte or label that can
+ * never match, 2 when its last label makes it an address attempt, else 1.
  */
-int32_t		 gn_names_match(const struct gn_names *, const char *arena, const char *name,
-		    size_t len, int *valid);
+int32_t		 gn_names_match(const struct gn_names *, const char *name, size_t len, int *valid);
 
 typedef unsigned __int128 gn_u128;
 

@@ -237,20 +237,39 @@ gn_mem_realloc(void *ptr, size_t size)
 	return q;
 }
 
+static struct hdr *
+header(void *ptr)
+{
+	return (struct hdr *)(void *)((char *)ptr - HDR);
+}
+
 void
 gn_mem_free(void *ptr)
 {
 	struct hdr *h;
-	char *p;
 
 	if (ptr == NULL)
 		return;
-	p = (char *)ptr - HDR;
-	h = (struct hdr *)(void *)p;
+	h = header(ptr);
 	if (h->map == 0)
-		free(p);
+		free(h);
 	else
-		(void)munmap(p, h->map);
+		(void)munmap(h, h->map);
+}
+
+void
+gn_mem_discard(void *ptr, size_t from, size_t to)
+{
+	struct hdr *h;
+	uintptr_t a, b;
+
+	if (ptr == NULL || (h = header(ptr))->map == 0)
+		return;			/* small blocks are malloc's */
+	/* Whole pages only. */
+	a = round_up((uintptr_t)ptr + from, page_size());
+	b = ((uintptr_t)ptr + (to < h->size ? to : h->size)) / page_size() * page_size();
+	if (b > a)
+		(void)madvise((void *)a, (size_t)(b - a), MADV_DONTNEED);
 }
 
 size_t

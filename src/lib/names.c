@@ -90,13 +90,6 @@ label_hash(uint64_t h, const unsigned char *p, size_t len)
 	return mum(load64(p) ^ h ^ HASH_P0, load64(p + 8) ^ HASH_P1 ^ len);
 }
 
-static inline uint32_t
-slot_check(uint64_t h, size_t len)
-{
-	/* Never 0: len is at least 1. */
-	return (uint32_t)(h >> 32 & 0xffffff00u) | (uint32_t)len;
-}
-
 /*
  * A byte per slot, scanned sixteen at a time, says which slots may hold a
  * hash and where the probe sequence ends: a miss costs one look at a small
@@ -107,6 +100,43 @@ slot_tag(uint64_t h)
 {
 	return (uint8_t)(0x80 | h >> 57);
 }
+
+/*
+ * A lookup reads each listed name once, in its record: no pointer to
+ * follow from a slot to the key, whose load would wait for the slot's.
+ * The records lie in slot order, packed; a slot's is found from the
+ * offset of the first in its block of four (base) and a byte per slot:
+ * how far past that its own starts, in 4-byte units (three records of at
+ * most 66 units each before it fit in a byte). A record holds:
+ *
+ *	verdict code	int32: the wildcard rule's, else the host rule's
+ *	length		the key's
+ *	flags		REC_WILD, REC_EXACT: which rules the key has
+ *	key		lowercase, then zero bytes to a multiple of four
+ *	verdict code	int32: the host rule's, when it has both
+ */
+#define REC_LEN		4
+#define REC_FLAGS	5
+#define REC_KEY		6
+#define REC_WILD	1u
+#define REC_EXACT	2u
+#define REC_MAX		(REC_KEY + NAME_MAX_LEN + 3 + 4)
+
+/* The offset of the second verdict code of a record whose key has len bytes. */
+static inline size_t
+rec_second(size_t len)
+{
+	return (REC_KEY + len + 3) & ~(size_t)3;
+}
+
+/* While loading: a rule whose key is in already, applied when the table is done. */
+struct gn_nmore {
+	uint32_t	slot;
+	uint32_t	code;		/* as in first[] */
+};
+
+/* A rule's code while loading: its verdict code, and whether it is the wildcard's. */
+#define MORE_WILD	0x80000000u
 
 static gn_classify_fn *pick_classify(void);
 
@@ -120,10 +150,10 @@ gn_names_init(struct gn_names *n, size_t expected)
 		size *= 2;
 	memset(n, 0, sizeof(*n));
 	/* Zeroed, and in huge pages when big (mem.c). */
-	if ((n->slots = gn_mem_alloc(size * sizeof(*n->slots))) == NULL ||
-	    (n->tags = gn_mem_alloc(size + 16)) == NULL) {
-		gn_mem_free(n->slots);
-		n->slots = NULL;
+	if ((n->tags = gn_mem_alloc(size + 16)) == NULL ||
+	    (n->at = gn_mem_alloc(size)) == NULL ||
+	    (n->first = gn_mem_alloc(size * sizeof(*n->first))) == NULL) {
+		gn_names_free(n);
 		return -1;
 	}
 	n->mask = (uint32_t)(size - 1);
@@ -134,89 +164,13 @@ gn_names_init(struct gn_names *n, size_t expected)
 void
 gn_names_free(struct gn_names *n)
 {
-	gn_mem_free(n->slots);
 	gn_mem_free(n->tags);
+	gn_mem_free(n->at);
+	gn_mem_free(n->base);
+	gn_mem_free(n->recs);
+	gn_mem_free(n->first);
+	free(n->more);
 	memset(n, 0, sizeof(*n));
-}
-
-/* Fill slot i, keeping the copy of the first tags that lets a scan run past the end. */
-static inline void
-set_tag(struct gn_names *n, uint32_t i, uint64_t h)
-{
-	n->tags[i] = slot_tag(h);
-	if (i < 16)
-		n->tags[n->mask + 1 + i] = n->tags[i];
-}
-
-static uint64_t key_hash(const struct gn_names *, const char *, size_t);
-
-static int
-grow(struct gn_names *n, const char *arena)
-{
-	struct gn_names bigger;
-	uint64_t h;
-	uint32_t i, j;
-
-	if (gn_names_init(&bigger, ((size_t)n->mask + 1) * 3 / 2) == -1)
-		return -1;
-	for (i = 0; i <= n->mask; i++) {
-		const struct gn_nslot *s = &n->slots[i];
-
-		if (s->check == 0)
-			continue;
-		h = key_hash(&bigger, arena + s->key, s->check & 0xff);
-		for (j = (uint32_t)h & bigger.mask; bigger.slots[j].check; j = (j + 1) & bigger.mask)
-			;
-		bigger.slots[j] = *s;
-		set_tag(&bigger, j, h);
-	}
-	bigger.count = n->count;
-	gn_names_free(n);
-	*n = bigger;
-	return 0;
-}
-
-/* Find or insert key (hash h). */
-static struct gn_nslot *
-insert(struct gn_names *n, const char *arena, uint32_t key, size_t len, uint64_t h)
-{
-	uint32_t check, i;
-	struct gn_nslot *s;
-
-	if ((n->count + 1) * 4 > ((size_t)n->mask + 1) * 3 && grow(n, arena) == -1)
-		return NULL;
-	check = slot_check(h, len);
-	for (i = (uint32_t)h & n->mask;; i = (i + 1) & n->mask) {
-		s = &n->slots[i];
-		if (s->check == 0)
-			break;
-		if (s->check == check && memcmp(arena + s->key, arena + key, len) == 0)
-			return s;
-	}
-	s->check = check;
-	set_tag(n, i, h);
-	s->key = key;
-	s->exact = -1;
-	s->wild = -1;
-	n->count++;
-	return s;
-}
-
-int
-gn_names_add(struct gn_names *n, const char *arena, uint32_t key, int wild, int32_t vc)
-{
-	struct gn_nslot *s;
-	size_t len = strlen(arena + key);
-	int32_t *slot;
-
-	if (len > NAME_MAX_LEN)
-		return -1;
-	if ((s = insert(n, arena, key, len, key_hash(n, arena + key, len))) == NULL)
-		return -1;
-	slot = wild ? &s->wild : &s->exact;
-	if (*slot == -1 || (GN_VC_IS_EXCEPT(vc) && !GN_VC_IS_EXCEPT(*slot)))
-		*slot = vc;
-	return 0;
 }
 
 /*
@@ -251,16 +205,200 @@ key_eq(const unsigned char *a, const unsigned char *b, size_t n)
 #endif
 }
 
+static uint64_t key_hash(const struct gn_names *, const char *, size_t);
+
+/* The key of a rule for names: its pattern, less the "*." of a wildcard. */
+static inline const char *
+rule_key(const char *arena, const struct gn_rule *rules, uint32_t code)
+{
+	const struct gn_rule *r = &rules[GN_VC_RULE(code & ~MORE_WILD)];
+
+	return arena + r->pattern + ((code & MORE_WILD) ? 2 : 0);
+}
+
+int
+gn_names_add(struct gn_names *n, const char *arena, const struct gn_rule *rules, int32_t vc)
+{
+	uint32_t code = (uint32_t)vc | (rules[GN_VC_RULE(vc)].kind == GN_KIND_DOMAIN ? MORE_WILD : 0);
+	const char *key = rule_key(arena, rules, code);
+	size_t len = strlen(key);
+	struct gn_nmore *more;
+	uint64_t h;
+	uint32_t i;
+
+	/* The caller sized the table for every rule. Until the records are laid out at[] holds key lengths. */
+	if (len == 0 || len > NAME_MAX_LEN || (n->count + 1) * 4 > ((size_t)n->mask + 1) * 3)
+		return -1;
+	h = key_hash(n, key, len);
+	for (i = (uint32_t)h & n->mask; n->tags[i] != 0; i = (i + 1) & n->mask) {
+		if (n->tags[i] != slot_tag(h) || n->at[i] != len ||
+		    !key_eq((const unsigned char *)rule_key(arena, rules, n->first[i]),
+		    (const unsigned char *)key, len))
+			continue;
+		/* In already: this rule is weighed against the first when the table is done. */
+		if (n->nmore == n->moremax) {
+			size_t max = n->moremax ? 2 * n->moremax : 64;
+
+			if ((more = reallocarray(n->more, max, sizeof(*more))) == NULL)
+				return -1;
+			n->more = more;
+			n->moremax = max;
+		}
+		n->more[n->nmore].slot = i;
+		n->more[n->nmore++].code = code;
+		return 0;
+	}
+	n->tags[i] = slot_tag(h);
+	if (i < 16)
+		n->tags[n->mask + 1 + i] = n->tags[i];
+	n->at[i] = (uint8_t)len;
+	n->first[i] = code;
+	n->count++;
+	return 0;
+}
+
+static int
+more_cmp(const void *a, const void *b)
+{
+	const struct gn_nmore *x = a, *y = b;
+
+	if (x->slot != y->slot)
+		return x->slot < y->slot ? -1 : 1;
+	/* Then in rule order, as the rules came. */
+	return GN_VC_RULE(x->code & ~MORE_WILD) < GN_VC_RULE(y->code & ~MORE_WILD) ? -1 : 1;
+}
+
 /*
- * Find the key of len bytes at key (hash h), or NULL. A slot whose check
- * matches is confirmed byte for byte: a hash never decides a verdict.
+ * The verdict codes of slot i's key: its first rule's, then each later one
+ * (more, from *m on, sorted): for each kind the first rule wins, unless a
+ * later exception comes to replace a list rule.
  */
-static inline const struct gn_nslot *
-probe(const struct gn_names *n, const char *arena, uint64_t h, const unsigned char *key,
+static inline void
+resolve(const struct gn_names *n, uint32_t i, size_t *m, int32_t *wild, int32_t *exact)
+{
+	uint32_t code = n->first[i];
+
+	*wild = *exact = -1;
+	for (;;) {
+		int32_t vc = (int32_t)(code & ~MORE_WILD), *kind = (code & MORE_WILD) ? wild : exact;
+
+		if (*kind == -1 || (GN_VC_IS_EXCEPT(vc) && !GN_VC_IS_EXCEPT(*kind)))
+			*kind = vc;
+		if (*m == n->nmore || n->more[*m].slot != i)
+			return;
+		code = n->more[(*m)++].code;
+	}
+}
+
+/* Keys loaded at once when the records are laid out, and the records' memory faulted in at once. */
+#define GATHER		32
+#define GROW		(256 * 1024)
+
+/* The size of the record of slot i, whose key has len bytes; m: the cursor in more[]. */
+static inline size_t
+rec_size(const struct gn_names *n, uint32_t i, size_t len, size_t *m)
+{
+	int32_t wild, exact;
+
+	/* A key has rules of both kinds only when more than one rule has it. */
+	if (*m == n->nmore || n->more[*m].slot != i)
+		return rec_second(len);
+	resolve(n, i, m, &wild, &exact);
+	return rec_second(len) + (wild != -1 && exact != -1 ? 4 : 0);
+}
+
+int
+gn_names_finish(struct gn_names *n, const char *arena, const struct gn_rule *rules)
+{
+	size_t size = (size_t)n->mask + 1, i, m, mw, off, total, ready, given;
+	uint32_t slot[GATHER], roff[GATHER];
+	const char *key[GATHER];
+	uint8_t *r, len[GATHER];
+	int32_t wild, exact;
+	size_t k, nk;
+
+	if (n->nmore > 0)
+		qsort(n->more, n->nmore, sizeof(*n->more), more_cmp);
+	for (i = 0, m = 0, off = 0; i < size; i++)
+		if (n->tags[i] != 0)
+			off += rec_size(n, (uint32_t)i, n->at[i], &m);
+	/*
+	 * The records are faulted in as they are written, and first[] given
+	 * back as it is read: the two are never both whole in memory.
+	 */
+	if (off > UINT32_MAX - 64 || (n->base = gn_mem_alloc(size / 4 * sizeof(*n->base))) == NULL ||
+	    (n->recs = gn_mem_reserve(GROW, total = off + 64)) == NULL)
+		return -1;
+	ready = GROW;
+	for (i = 0, m = mw = 0, off = 0, given = 0; i < size;) {
+		/* Place the next few keys; at[] turns from their lengths to where they are. */
+		for (nk = 0; nk < GATHER && i < size; i++) {
+			if (i % 4 == 0)
+				n->base[i / 4] = (uint32_t)off;
+			len[nk] = n->at[i];
+			n->at[i] = (uint8_t)((off - n->base[i / 4]) / 4);
+			if (n->tags[i] == 0)
+				continue;
+			roff[nk] = (uint32_t)off;
+			off += rec_size(n, (uint32_t)i, len[nk], &m);
+			slot[nk++] = (uint32_t)i;
+			/* The keys are all over the rules and the arena: load them at once. */
+			__builtin_prefetch(&rules[GN_VC_RULE(n->first[i] & ~MORE_WILD)]);
+		}
+		for (k = 0; k < nk; k++)
+			__builtin_prefetch(key[k] = rule_key(arena, rules, n->first[slot[k]]));
+		if (off + KEY_PAD > ready) {
+			ready = off + GROW < total ? off + GROW : total;
+			if ((r = gn_mem_realloc(n->recs, ready)) == NULL)
+				return -1;
+			n->recs = r;	/* in the room reserved: where it was */
+		}
+		for (k = 0; k < nk; k++) {
+			resolve(n, slot[k], &mw, &wild, &exact);
+			r = n->recs + roff[k];
+			memcpy(r, wild != -1 ? &wild : &exact, 4);
+			r[REC_LEN] = len[k];
+			r[REC_FLAGS] = (uint8_t)((wild != -1 ? REC_WILD : 0) |
+			    (exact != -1 ? REC_EXACT : 0));
+			memcpy(r + REC_KEY, key[k], len[k]);
+			if (wild != -1 && exact != -1)
+				memcpy(r + rec_second(len[k]), &exact, 4);
+		}
+		if (i * sizeof(*n->first) >= given + GROW / 4) {
+			gn_mem_discard(n->first, given, i * sizeof(*n->first));
+			given = i * sizeof(*n->first);
+		}
+	}
+	/* All of it, with the padding a lookup's vector loads may read past the last key. */
+	if ((r = gn_mem_realloc(n->recs, total)) == NULL)
+		return -1;
+	n->recs = r;
+	/* Loading is done: what only it needed goes. */
+	gn_mem_free(n->first);
+	n->first = NULL;
+	free(n->more);
+	n->more = NULL;
+	n->nmore = n->moremax = 0;
+	return 0;
+}
+
+static inline const uint8_t *
+record(const struct gn_names *n, uint32_t i)
+{
+	return n->recs + n->base[i / 4] + 4 * (uint32_t)n->at[i];
+}
+
+/*
+ * Find the key of len bytes at key (hash h), or NULL; home is the record of
+ * the slot h points to. A record whose tag matches is confirmed byte for
+ * byte: a hash never decides a verdict.
+ */
+static inline const uint8_t *
+probe(const struct gn_names *n, uint64_t h, const uint8_t *home, const unsigned char *key,
     size_t len)
 {
-	uint32_t check = slot_check(h, len), i = (uint32_t)h & n->mask;
-	const struct gn_nslot *s;
+	uint32_t i = (uint32_t)h & n->mask;
+	const uint8_t *r;
 	unsigned hit, empty;
 
 	for (;; i = (i + 16) & n->mask) {
@@ -281,14 +419,15 @@ probe(const struct gn_names *n, const char *arena, uint64_t h, const unsigned ch
 		if (empty != 0)
 			hit &= (empty & -empty) - 1;
 		for (; hit != 0; hit &= hit - 1) {
-			s = &n->slots[(i + (unsigned)__builtin_ctz(hit)) & n->mask];
-			if (s->check != check)
-				continue;
-			if (key_eq((const unsigned char *)arena + s->key, key, len))
-				return s;
+			unsigned l = (unsigned)__builtin_ctz(hit);
+
+			r = l == 0 && home != NULL ? home : record(n, (i + l) & n->mask);
+			if (r[REC_LEN] == len && key_eq(r + REC_KEY, key, len))
+				return r;
 		}
 		if (empty != 0)
 			return NULL;
+		home = NULL;		/* only the first sixteen start at home */
 	}
 }
 
@@ -502,7 +641,7 @@ starts(const uint64_t dw[4], size_t w)
  */
 static inline size_t
 suffixes(const struct gn_names *n, const unsigned char *buf, size_t len, const uint64_t dw[4],
-    uint64_t hs[128], uint8_t at[128])
+    uint64_t hs[128], uint8_t at[128], const uint8_t *rs[128])
 {
 	uint64_t h = HASH_SEED;
 	size_t nb = 0, start, end, w = (len - 1) / 64;
@@ -514,8 +653,12 @@ suffixes(const struct gn_names *n, const unsigned char *buf, size_t len, const u
 		start = 64 * w + (63 ^ (size_t)__builtin_clzll(m));
 		h = label_hash(h, buf + start, end - start);
 		if (n != NULL) {
+			const uint8_t *r = record(n, (uint32_t)h & n->mask);
+
 			__builtin_prefetch(&n->tags[(uint32_t)h & n->mask]);
-			__builtin_prefetch(&n->slots[(uint32_t)h & n->mask]);
+			__builtin_prefetch(r);
+			__builtin_prefetch(r + 40);	/* the rest of a key up to 32 bytes */
+			rs[nb] = r;
 		}
 		hs[nb] = h;
 		at[nb++] = (uint8_t)start;
@@ -535,7 +678,7 @@ key_hash(const struct gn_names *n, const char *key, size_t len)
 
 	if (n->classify((const unsigned char *)key, len, buf, dw) == -1 || !labels_ok(len, dw))
 		return 0;	/* not a valid key: the parser lets none through */
-	return hs[suffixes(NULL, buf, len, dw, hs, at) - 1];
+	return hs[suffixes(NULL, buf, len, dw, hs, at, NULL) - 1];
 }
 
 /* A verdict code found (or -1) replaces the one of its kind found so far. */
@@ -551,14 +694,13 @@ take(int32_t vc, int32_t *list, int32_t *except)
 }
 
 int32_t
-gn_names_match(const struct gn_names *n, const char *arena, const char *name, size_t len,
-    int *valid)
+gn_names_match(const struct gn_names *n, const char *name, size_t len, int *valid)
 {
-	const struct gn_nslot *s;
+	const uint8_t *r, *rs[128];	/* the record found; of each suffix's slot */
 	unsigned char buf[NAME_BUF];
 	uint64_t dw[4] = { 0, 0, 0, 0 }, hs[128];
 	uint8_t at[128];		/* where each suffix starts, shortest first */
-	int32_t list = -1, except = -1;
+	int32_t list = -1, except = -1, vc;
 	size_t k, nb;
 
 	*valid = 0;
@@ -567,7 +709,7 @@ gn_names_match(const struct gn_names *n, const char *arena, const char *name, si
 	if (n->classify((const unsigned char *)name, len, buf, dw) == -1 || !labels_ok(len, dw))
 		return -1;		/* a byte no name has, an empty or over-long label */
 	/* Labels from the right: hash each suffix and start loading its slot. */
-	nb = suffixes(n, buf, len, dw, hs, at);
+	nb = suffixes(n, buf, len, dw, hs, at, rs);
 	/* The last label decides whether this is a name at all (WHATWG). */
 	if (buf[at[0]] - (unsigned)'0' <= 9 &&
 	    numeric_label((const char *)buf + at[0], (const char *)buf + len)) {
@@ -580,12 +722,17 @@ gn_names_match(const struct gn_names *n, const char *arena, const char *name, si
 	 * suffix nobody lists costs one look at its tags, and the slots stay few.
 	 */
 	for (k = 0; k < nb; k++) {
-		if ((s = probe(n, arena, hs[k], buf + at[k], len - at[k])) == NULL)
+		if ((r = probe(n, hs[k], rs[k], buf + at[k], len - at[k])) == NULL)
 			continue;
 		/* Deeper beats shallower; at the whole name the host rule beats the wildcard. */
-		take(s->wild, &list, &except);
-		if (k + 1 == nb)
-			take(s->exact, &list, &except);
+		memcpy(&vc, r, sizeof(vc));
+		if (r[REC_FLAGS] & REC_WILD)
+			take(vc, &list, &except);
+		if (k + 1 == nb && (r[REC_FLAGS] & REC_EXACT)) {
+			if (r[REC_FLAGS] & REC_WILD)
+				memcpy(&vc, r + rec_second(len), sizeof(vc));
+			take(vc, &list, &except);
+		}
 	}
 	return except != -1 ? except : list;
 }

@@ -106,13 +106,12 @@ gn_table_finish(struct gn_table *t, struct gn_pfx4 **p4, size_t n4, struct gn_pf
 		const struct gn_rule *r = &t->rules[i];
 		int32_t vc = (int32_t)i | ((gn_rule_attrs(t, r)->flags & GN_RULE_EXCEPT) ? GN_VC_EXCEPT : 0);
 
-		if (r->kind == GN_KIND_HOST &&
-		    gn_names_add(&t->names, t->arena.buf, r->pattern, 0, vc) == -1)
-			goto nomem;
-		if (r->kind == GN_KIND_DOMAIN &&
-		    gn_names_add(&t->names, t->arena.buf, r->pattern + 2, 1, vc) == -1)
+		if ((r->kind == GN_KIND_HOST || r->kind == GN_KIND_DOMAIN) &&
+		    gn_names_add(&t->names, t->arena.buf, t->rules, vc) == -1)
 			goto nomem;
 	}
+	if (gn_names_finish(&t->names, t->arena.buf, t->rules) == -1)
+		goto nomem;
 	return 0;
 nomem:
 	gn_diag_add(diag, 0, "%s: out of memory", t->files[0]);
@@ -224,7 +223,7 @@ gn_table_lookup(const struct gn_table *t, const char *s, size_t len, unsigned pr
 		goto v6;
 	}
 	/* Names first: they are most of the traffic, and the walk tells the rest apart. */
-	vc = gn_names_match(&t->names, t->arena.buf, s,
+	vc = gn_names_match(&t->names, s,
 	    len > 0 && s[len - 1] == '.' ? len - 1 : len, &valid);
 	if (valid != 1 && memchr(s, ':', len) != NULL)
 		goto v6;		/* no trailing dot taken off an IPv6 address */
