@@ -636,8 +636,9 @@ starts(const uint64_t dw[4], size_t w)
  * Hash every suffix of the name in buf (len bytes, lowercase, valid labels,
  * its dots in dw) that starts at a label, shortest first, each from its
  * parent's, and note where each starts; with a table, start loading the
- * tags and slot of each. Returns how many. m holds the label starts of word
- * w not yet passed; only names over 63 bytes have more than one word.
+ * tags and the record of each (noted in rs). Returns how many. m holds the
+ * label starts of word w not yet passed; only names over 63 bytes have more
+ * than one word.
  */
 static inline size_t
 suffixes(const struct gn_names *n, const unsigned char *buf, size_t len, const uint64_t dw[4],
@@ -708,7 +709,7 @@ gn_names_match(const struct gn_names *n, const char *name, size_t len, int *vali
 		return -1;
 	if (n->classify((const unsigned char *)name, len, buf, dw) == -1 || !labels_ok(len, dw))
 		return -1;		/* a byte no name has, an empty or over-long label */
-	/* Labels from the right: hash each suffix and start loading its slot. */
+	/* Labels from the right: hash each suffix and start loading its tags and record. */
 	nb = suffixes(n, buf, len, dw, hs, at, rs);
 	/* The last label decides whether this is a name at all (WHATWG). */
 	if (buf[at[0]] - (unsigned)'0' <= 9 &&
@@ -719,7 +720,7 @@ gn_names_match(const struct gn_names *n, const char *name, size_t len, int *vali
 	*valid = 1;
 	/*
 	 * Every suffix is looked up: only listed names are in the hash, so a
-	 * suffix nobody lists costs one look at its tags, and the slots stay few.
+	 * suffix nobody lists costs one look at its tags, and the records stay few.
 	 */
 	for (k = 0; k < nb; k++) {
 		if ((r = probe(n, hs[k], rs[k], buf + at[k], len - at[k])) == NULL)
