@@ -63,7 +63,7 @@ check_PROGRAMS += $(gn_unit_portable)
 TESTS += $(gn_unit_portable)
 
 tests_unit_names_portable_SOURCES = tests/unit_names.c $(gn_unit_common)
-tests_unit_names_portable_CPPFLAGS = $(gn_unit_cppflags)
+tests_unit_names_portable_CPPFLAGS = $(gn_unit_cppflags) -DUNIT_LIB_PORTABLE
 tests_unit_names_portable_CFLAGS = $(gn_unit_cflags)
 tests_unit_names_portable_LDADD = tests/libgotonet-portable.la $(CHECK_LIBS)
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"		/* names_classifier: which code classifies */
 #include "unit_common.h"
 
 START_TEST(names_eval)
@@ -15,7 +16,8 @@ START_TEST(names_eval)
 END_TEST
 
 /*
- * Every byte value, at each place of a 16-byte chunk and past it: in a
+ * Every byte value, at each place of the first 80 (across the 16-byte
+ * chunks of the SSE2 code and the 64-byte one of the AVX-512 code): in a
  * listed name it must match exactly when the byte is one a host name may
  * hold (letters in either case, digits, '-', '_'), and never otherwise.
  */
@@ -24,8 +26,8 @@ START_TEST(names_every_byte)
 	static const char rules[] = "*.goto.com label=x\n";
 	struct gn_diag d;
 	struct gn_table *t;
-	char name[64];
-	int b, at, bad = 0;
+	char name[96];
+	int b, at, dot, bad = 0;
 
 	gn_diag_init(&d);
 	t = gn_table_load_buffer("bytes.rules", rules, sizeof(rules) - 1, &d);
@@ -34,10 +36,12 @@ START_TEST(names_every_byte)
 		int ok = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
 		    (b >= '0' && b <= '9') || b == '-' || b == '_';
 
-		for (at = 0; at < 20; at++) {
+		for (at = 0; at < 80; at++) {
 			struct gn_verdict v;
 
 			memset(name, 'a', (size_t)at + 1);
+			for (dot = 31; dot < at; dot += 32)
+				name[dot] = '.';	/* labels of 63 bytes at most */
 			name[at] = (char)b;
 			memcpy(name + at + 1, ".goto.com", 9);
 			v = gn_table_lookup(t, name, (size_t)at + 10, GN_PROTO_TCP);
@@ -54,8 +58,8 @@ START_TEST(names_every_byte)
 END_TEST
 
 /*
- * Enough names to make the hash grow many times over: every one must still
- * be found with its own rule, and no look-alike may match.
+ * Many names, with many sharing a probe sequence: every one must still be
+ * found with its own rule, and no look-alike may match.
  */
 #define NBIG	20000
 
@@ -112,6 +116,43 @@ START_TEST(names_many)
 }
 END_TEST
 
+/*
+ * GOTONET_NO_AVX512 (tests/names-sse2.sh) must take the SSE2 classifier
+ * where the AVX-512 one would run, and change nothing elsewhere.
+ */
+START_TEST(names_classifier)
+{
+	static const char rules[] = "*.goto.com label=x\n";
+	gn_classify_fn *fast, *sse2;
+	struct gn_diag d;
+	struct gn_table *t;
+	const char *was = getenv("GOTONET_NO_AVX512");
+	int wide = 0;
+
+#if defined(__x86_64__) && defined(__SSE2__) && !defined(UNIT_LIB_PORTABLE)
+	__builtin_cpu_init();
+	wide = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi");
+#endif
+	gn_diag_init(&d);
+	unsetenv("GOTONET_NO_AVX512");
+	ck_assert_ptr_nonnull(t = gn_table_load_buffer("c.rules", rules, sizeof(rules) - 1, &d));
+	fast = t->names.classify;
+	gn_table_free(t);
+	setenv("GOTONET_NO_AVX512", "1", 1);
+	ck_assert_ptr_nonnull(t = gn_table_load_buffer("c.rules", rules, sizeof(rules) - 1, &d));
+	sse2 = t->names.classify;
+	gn_table_free(t);
+	if (was != NULL)
+		setenv("GOTONET_NO_AVX512", was, 1);
+	else
+		unsetenv("GOTONET_NO_AVX512");
+	gn_diag_free(&d);
+	printf("classifier: %s\n", fast != sse2 ? "AVX-512, SSE2 with GOTONET_NO_AVX512" :
+	    "the same either way");
+	ck_assert_int_eq(fast != sse2, wide);
+}
+END_TEST
+
 static Suite *
 names_suite(void)
 {
@@ -122,6 +163,7 @@ names_suite(void)
 	tcase_add_test(tc, names_eval);
 	tcase_add_test(tc, names_every_byte);
 	tcase_add_test(tc, names_many);
+	tcase_add_test(tc, names_classifier);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -91,10 +91,11 @@ struct gn_names {
 	gn_classify_fn	*classify;	/* the fastest this machine runs */
 	uint32_t	 mask;		/* slots - 1 */
 	uint32_t	 count;
-	/* While loading: each key's first rule, and the rules for keys already in. */
+	/* While loading: each key's first rule, the rules for keys already in, records' bytes at most. */
 	uint32_t	*first;
 	struct gn_nmore	*more;
 	size_t		 nmore, moremax;
+	size_t		 bytes;
 };
 
 /* expected: at least as many as there will be keys; the table never grows. */

@@ -246,6 +246,7 @@ gn_names_add(struct gn_names *n, const char *arena, const struct gn_rule *rules,
 		}
 		n->more[n->nmore].slot = i;
 		n->more[n->nmore++].code = code;
+		n->bytes += 4;		/* at most a second verdict code */
 		return 0;
 	}
 	n->tags[i] = slot_tag(h);
@@ -254,6 +255,7 @@ gn_names_add(struct gn_names *n, const char *arena, const struct gn_rule *rules,
 	n->at[i] = (uint8_t)len;
 	n->first[i] = code;
 	n->count++;
+	n->bytes += rec_second(len);
 	return 0;
 }
 
@@ -294,43 +296,28 @@ resolve(const struct gn_names *n, uint32_t i, size_t *m, int32_t *wild, int32_t 
 #define GATHER		32
 #define GROW		(256 * 1024)
 
-/* The size of the record of slot i, whose key has len bytes; m: the cursor in more[]. */
-static inline size_t
-rec_size(const struct gn_names *n, uint32_t i, size_t len, size_t *m)
-{
-	int32_t wild, exact;
-
-	/* A key has rules of both kinds only when more than one rule has it. */
-	if (*m == n->nmore || n->more[*m].slot != i)
-		return rec_second(len);
-	resolve(n, i, m, &wild, &exact);
-	return rec_second(len) + (wild != -1 && exact != -1 ? 4 : 0);
-}
-
 int
 gn_names_finish(struct gn_names *n, const char *arena, const struct gn_rule *rules)
 {
-	size_t size = (size_t)n->mask + 1, i, m, mw, off, total, ready, given;
+	size_t size = (size_t)n->mask + 1, i, m, off, ready, given, k, nk;
+	int32_t wild[GATHER], exact[GATHER];
 	uint32_t slot[GATHER], roff[GATHER];
 	const char *key[GATHER];
 	uint8_t *r, len[GATHER];
-	int32_t wild, exact;
-	size_t k, nk;
 
 	if (n->nmore > 0)
 		qsort(n->more, n->nmore, sizeof(*n->more), more_cmp);
-	for (i = 0, m = 0, off = 0; i < size; i++)
-		if (n->tags[i] != 0)
-			off += rec_size(n, (uint32_t)i, n->at[i], &m);
 	/*
-	 * The records are faulted in as they are written, and first[] given
-	 * back as it is read: the two are never both whole in memory.
+	 * Room for every record (n->bytes, counted as keys came, is at least
+	 * their size), faulted in as they are written; first[] is given back as
+	 * it is read, so the two are never both whole in memory.
 	 */
-	if (off > UINT32_MAX - 64 || (n->base = gn_mem_alloc(size / 4 * sizeof(*n->base))) == NULL ||
-	    (n->recs = gn_mem_reserve(GROW, total = off + 64)) == NULL)
+	if (n->bytes > UINT32_MAX - 64 ||
+	    (n->base = gn_mem_alloc(size / 4 * sizeof(*n->base))) == NULL ||
+	    (n->recs = gn_mem_reserve(GROW, n->bytes + 64)) == NULL)
 		return -1;
 	ready = GROW;
-	for (i = 0, m = mw = 0, off = 0, given = 0; i < size;) {
+	for (i = 0, m = 0, off = 0, given = 0; i < size;) {
 		/* Place the next few keys; at[] turns from their lengths to where they are. */
 		for (nk = 0; nk < GATHER && i < size; i++) {
 			if (i % 4 == 0)
@@ -339,8 +326,9 @@ gn_names_finish(struct gn_names *n, const char *arena, const struct gn_rule *rul
 			n->at[i] = (uint8_t)((off - n->base[i / 4]) / 4);
 			if (n->tags[i] == 0)
 				continue;
+			resolve(n, (uint32_t)i, &m, &wild[nk], &exact[nk]);
 			roff[nk] = (uint32_t)off;
-			off += rec_size(n, (uint32_t)i, len[nk], &m);
+			off += rec_second(len[nk]) + (wild[nk] != -1 && exact[nk] != -1 ? 4 : 0);
 			slot[nk++] = (uint32_t)i;
 			/* The keys are all over the rules and the arena: load them at once. */
 			__builtin_prefetch(&rules[GN_VC_RULE(n->first[i] & ~MORE_WILD)]);
@@ -348,29 +336,28 @@ gn_names_finish(struct gn_names *n, const char *arena, const struct gn_rule *rul
 		for (k = 0; k < nk; k++)
 			__builtin_prefetch(key[k] = rule_key(arena, rules, n->first[slot[k]]));
 		if (off + KEY_PAD > ready) {
-			ready = off + GROW < total ? off + GROW : total;
+			ready = off + GROW < n->bytes + 64 ? off + GROW : n->bytes + 64;
 			if ((r = gn_mem_realloc(n->recs, ready)) == NULL)
 				return -1;
 			n->recs = r;	/* in the room reserved: where it was */
 		}
 		for (k = 0; k < nk; k++) {
-			resolve(n, slot[k], &mw, &wild, &exact);
 			r = n->recs + roff[k];
-			memcpy(r, wild != -1 ? &wild : &exact, 4);
+			memcpy(r, wild[k] != -1 ? &wild[k] : &exact[k], 4);
 			r[REC_LEN] = len[k];
-			r[REC_FLAGS] = (uint8_t)((wild != -1 ? REC_WILD : 0) |
-			    (exact != -1 ? REC_EXACT : 0));
+			r[REC_FLAGS] = (uint8_t)((wild[k] != -1 ? REC_WILD : 0) |
+			    (exact[k] != -1 ? REC_EXACT : 0));
 			memcpy(r + REC_KEY, key[k], len[k]);
-			if (wild != -1 && exact != -1)
-				memcpy(r + rec_second(len[k]), &exact, 4);
+			if (wild[k] != -1 && exact[k] != -1)
+				memcpy(r + rec_second(len[k]), &exact[k], 4);
 		}
 		if (i * sizeof(*n->first) >= given + GROW / 4) {
 			gn_mem_discard(n->first, given, i * sizeof(*n->first));
 			given = i * sizeof(*n->first);
 		}
 	}
-	/* All of it, with the padding a lookup's vector loads may read past the last key. */
-	if ((r = gn_mem_realloc(n->recs, total)) == NULL)
+	/* What they fill, with the padding a lookup's vector loads may read past the last key. */
+	if ((r = gn_mem_realloc(n->recs, off + 64)) == NULL)
 		return -1;
 	n->recs = r;
 	/* Loading is done: what only it needed goes. */
@@ -596,6 +583,17 @@ pick_classify(void)
 }
 
 /*
+ * Word w of the label starts in a name whose dots are in dw: the dots moved
+ * up one place, and a dot before the name (bit 0 of word 0) that starts the
+ * first label and ends a walk without a test of its own.
+ */
+static inline uint64_t
+starts(const uint64_t dw[4], size_t w)
+{
+	return dw[w] << 1 | (w > 0 ? dw[w - 1] >> 63 : 1);
+}
+
+/*
  * Are the labels of the name in buf (len bytes, its dots in dw) 1 to 63
  * bytes each? In a name shorter than 64 bytes no label can be too long, and
  * an empty one is a dot at either end or two in a row.
@@ -608,28 +606,17 @@ labels_ok(size_t len, const uint64_t dw[4])
 
 	if (len < 64)
 		return ((m & 1) | m >> (len - 1) | (m & m >> 1)) == 0;
-	m = dw[w];
-	for (end = len;; end = start - 1) {
-		while (w > 0 && m == 0)
-			m = dw[--w];
-		start = m ? 64 * w + 64 - (size_t)__builtin_clzll(m) : 0;
+	/* Longer: label by label, as suffixes() walks them (an empty one wraps past 62). */
+	for (m = starts(dw, w), end = len;; end = start - 1) {
+		while (m == 0)
+			m = starts(dw, --w);
+		start = 64 * w + (63 ^ (size_t)__builtin_clzll(m));
 		if (end - start - 1 > 62)
 			return 0;
 		if (start == 0)
 			return 1;
-		m ^= 1ULL << (start - 1) % 64;
+		m ^= 1ULL << start % 64;
 	}
-}
-
-/*
- * Word w of the label starts in a name whose dots are in dw: the dots moved
- * up one place, and a dot before the name (bit 0 of word 0) that starts the
- * first label and ends a walk without a test of its own.
- */
-static inline uint64_t
-starts(const uint64_t dw[4], size_t w)
-{
-	return dw[w] << 1 | (w > 0 ? dw[w - 1] >> 63 : 1);
 }
 
 /*
