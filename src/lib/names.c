@@ -105,9 +105,10 @@ slot_tag(uint64_t h)
  * A lookup reads each listed name once, in its record: no pointer to
  * follow from a slot to the key, whose load would wait for the slot's.
  * The records lie in slot order, packed; a slot's is found from the
- * offset of the first in its block of four (base) and a byte per slot:
- * how far past that its own starts, in 4-byte units (three records of at
- * most 66 units each before it fit in a byte). A record holds:
+ * offset of the first in its block of 64 slots (base: 16 KB at 262,144
+ * slots, which stays in the nearest caches) and 16 bits per slot: how far
+ * past that its own starts, in 4-byte units (63 records of at most 67
+ * units each before it fit). A record holds:
  *
  *	verdict code	int32: the wildcard rule's, else the host rule's
  *	length		the key's
@@ -151,7 +152,7 @@ gn_names_init(struct gn_names *n, size_t expected)
 	memset(n, 0, sizeof(*n));
 	/* Zeroed, and in huge pages when big (mem.c). */
 	if ((n->tags = gn_mem_alloc(size + 16)) == NULL ||
-	    (n->at = gn_mem_alloc(size)) == NULL ||
+	    (n->at = gn_mem_alloc(size * sizeof(*n->at))) == NULL ||
 	    (n->first = gn_mem_alloc(size * sizeof(*n->first))) == NULL) {
 		gn_names_free(n);
 		return -1;
@@ -223,6 +224,8 @@ gn_names_add(struct gn_names *n, const char *arena, const struct gn_rule *rules,
 	const char *key = rule_key(arena, rules, code);
 	size_t len = strlen(key);
 	struct gn_nmore *more;
+	const char *c;
+	size_t labels;
 	uint64_t h;
 	uint32_t i;
 
@@ -249,10 +252,16 @@ gn_names_add(struct gn_names *n, const char *arena, const struct gn_rule *rules,
 		n->bytes += 4;		/* at most a second verdict code */
 		return 0;
 	}
+	for (labels = 1, c = key; (c = strchr(c, '.')) != NULL; c++)
+		labels++;
+	if (n->count == 0 || labels < n->minlabels)
+		n->minlabels = (uint8_t)labels;
+	if (labels > n->maxlabels)
+		n->maxlabels = (uint8_t)labels;
 	n->tags[i] = slot_tag(h);
 	if (i < 16)
 		n->tags[n->mask + 1 + i] = n->tags[i];
-	n->at[i] = (uint8_t)len;
+	n->at[i] = (uint16_t)len;
 	n->first[i] = code;
 	n->count++;
 	n->bytes += rec_second(len);
@@ -313,17 +322,17 @@ gn_names_finish(struct gn_names *n, const char *arena, const struct gn_rule *rul
 	 * it is read, so the two are never both whole in memory.
 	 */
 	if (n->bytes > UINT32_MAX - 64 ||
-	    (n->base = gn_mem_alloc(size / 4 * sizeof(*n->base))) == NULL ||
+	    (n->base = gn_mem_alloc((size + 63) / 64 * sizeof(*n->base))) == NULL ||
 	    (n->recs = gn_mem_reserve(GROW, n->bytes + 64)) == NULL)
 		return -1;
 	ready = GROW;
 	for (i = 0, m = 0, off = 0, given = 0; i < size;) {
 		/* Place the next few keys; at[] turns from their lengths to where they are. */
 		for (nk = 0; nk < GATHER && i < size; i++) {
-			if (i % 4 == 0)
-				n->base[i / 4] = (uint32_t)off;
-			len[nk] = n->at[i];
-			n->at[i] = (uint8_t)((off - n->base[i / 4]) / 4);
+			if (i % 64 == 0)
+				n->base[i / 64] = (uint32_t)off;
+			len[nk] = (uint8_t)n->at[i];
+			n->at[i] = (uint16_t)((off - n->base[i / 64]) / 4);
 			if (n->tags[i] == 0)
 				continue;
 			resolve(n, (uint32_t)i, &m, &wild[nk], &exact[nk]);
@@ -372,7 +381,7 @@ gn_names_finish(struct gn_names *n, const char *arena, const struct gn_rule *rul
 static inline const uint8_t *
 record(const struct gn_names *n, uint32_t i)
 {
-	return n->recs + n->base[i / 4] + 4 * (uint32_t)n->at[i];
+	return n->recs + n->base[i / 64] + 4 * (uint32_t)n->at[i];
 }
 
 /*
@@ -623,7 +632,8 @@ labels_ok(size_t len, const uint64_t dw[4])
  * Hash every suffix of the name in buf (len bytes, lowercase, valid labels,
  * its dots in dw) that starts at a label, shortest first, each from its
  * parent's, and note where each starts; with a table, start loading the
- * tags and the record of each (noted in rs). Returns how many. m holds the
+ * tags and the record of each with as many labels as some key (noted in
+ * rs), and stop at the most any key has. Returns how many. m holds the
  * label starts of word w not yet passed; only names over 63 bytes have more
  * than one word.
  */
@@ -640,7 +650,7 @@ suffixes(const struct gn_names *n, const unsigned char *buf, size_t len, const u
 			m = starts(dw, --w);
 		start = 64 * w + (63 ^ (size_t)__builtin_clzll(m));
 		h = label_hash(h, buf + start, end - start);
-		if (n != NULL) {
+		if (n != NULL && nb + 1 >= n->minlabels) {
 			const uint8_t *r = record(n, (uint32_t)h & n->mask);
 
 			__builtin_prefetch(&n->tags[(uint32_t)h & n->mask]);
@@ -650,7 +660,7 @@ suffixes(const struct gn_names *n, const unsigned char *buf, size_t len, const u
 		}
 		hs[nb] = h;
 		at[nb++] = (uint8_t)start;
-		if (start == 0)
+		if (start == 0 || (n != NULL && nb == n->maxlabels))
 			return nb;
 		m ^= 1ULL << start % 64;
 	}
@@ -706,17 +716,18 @@ gn_names_match(const struct gn_names *n, const char *name, size_t len, int *vali
 	}
 	*valid = 1;
 	/*
-	 * Every suffix is looked up: only listed names are in the hash, so a
-	 * suffix nobody lists costs one look at its tags, and the records stay few.
+	 * Every suffix with as many labels as some key is looked up: only listed
+	 * names are in the hash, so a suffix nobody lists costs one look at its
+	 * tags, and the records stay few.
 	 */
-	for (k = 0; k < nb; k++) {
+	for (k = n->minlabels - 1; k < nb; k++) {
 		if ((r = probe(n, hs[k], rs[k], buf + at[k], len - at[k])) == NULL)
 			continue;
 		/* Deeper beats shallower; at the whole name the host rule beats the wildcard. */
 		memcpy(&vc, r, sizeof(vc));
 		if (r[REC_FLAGS] & REC_WILD)
 			take(vc, &list, &except);
-		if (k + 1 == nb && (r[REC_FLAGS] & REC_EXACT)) {
+		if (at[k] == 0 && (r[REC_FLAGS] & REC_EXACT)) {
 			if (r[REC_FLAGS] & REC_WILD)
 				memcpy(&vc, r + rec_second(len), sizeof(vc));
 			take(vc, &list, &except);
