@@ -206,7 +206,7 @@ key_eq(const unsigned char *a, const unsigned char *b, size_t n)
 #endif
 }
 
-static uint64_t key_hash(const struct gn_names *, const char *, size_t);
+static uint64_t key_hash(const struct gn_names *, const char *, size_t, size_t *);
 
 /* The key of a rule for names: its pattern, less the "*." of a wildcard. */
 static inline const char *
@@ -224,7 +224,6 @@ gn_names_add(struct gn_names *n, const char *arena, const struct gn_rule *rules,
 	const char *key = rule_key(arena, rules, code);
 	size_t len = strlen(key);
 	struct gn_nmore *more;
-	const char *c;
 	size_t labels;
 	uint64_t h;
 	uint32_t i;
@@ -232,7 +231,7 @@ gn_names_add(struct gn_names *n, const char *arena, const struct gn_rule *rules,
 	/* The caller sized the table for every rule. Until the records are laid out at[] holds key lengths. */
 	if (len == 0 || len > NAME_MAX_LEN || (n->count + 1) * 4 > ((size_t)n->mask + 1) * 3)
 		return -1;
-	h = key_hash(n, key, len);
+	h = key_hash(n, key, len, &labels);
 	for (i = (uint32_t)h & n->mask; n->tags[i] != 0; i = (i + 1) & n->mask) {
 		if (n->tags[i] != slot_tag(h) || n->at[i] != len ||
 		    !key_eq((const unsigned char *)rule_key(arena, rules, n->first[i]),
@@ -252,8 +251,6 @@ gn_names_add(struct gn_names *n, const char *arena, const struct gn_rule *rules,
 		n->bytes += 4;		/* at most a second verdict code */
 		return 0;
 	}
-	for (labels = 1, c = key; (c = strchr(c, '.')) != NULL; c++)
-		labels++;
 	if (n->count == 0 || labels < n->minlabels)
 		n->minlabels = (uint8_t)labels;
 	if (labels > n->maxlabels)
@@ -666,17 +663,19 @@ suffixes(const struct gn_names *n, const unsigned char *buf, size_t len, const u
 	}
 }
 
-/* The hash of a key (lowercase, validated), as a lookup of it makes it. */
+/* The hash of a key (lowercase, validated), as a lookup of it makes it; its labels in *labels. */
 static uint64_t
-key_hash(const struct gn_names *n, const char *key, size_t len)
+key_hash(const struct gn_names *n, const char *key, size_t len, size_t *labels)
 {
 	unsigned char buf[NAME_BUF];
 	uint64_t dw[4] = { 0, 0, 0, 0 }, hs[128];
 	uint8_t at[128];
 
+	*labels = 1;
 	if (n->classify((const unsigned char *)key, len, buf, dw) == -1 || !labels_ok(len, dw))
 		return 0;	/* not a valid key: the parser lets none through */
-	return hs[suffixes(NULL, buf, len, dw, hs, at, NULL) - 1];
+	*labels = suffixes(NULL, buf, len, dw, hs, at, NULL);
+	return hs[*labels - 1];
 }
 
 /* A verdict code found (or -1) replaces the one of its kind found so far. */
