@@ -719,7 +719,7 @@ gn_names_match(const struct gn_names *n, const char *name, size_t len, int *vali
 	 * names are in the hash, so a suffix nobody lists costs one look at its
 	 * tags, and the records stay few.
 	 */
-	for (k = n->minlabels - 1; k < nb; k++) {
+	for (k = n->count > 0 ? (size_t)n->minlabels - 1 : nb; k < nb; k++) {
 		if ((r = probe(n, hs[k], rs[k], buf + at[k], len - at[k])) == NULL)
 			continue;
 		/* Deeper beats shallower; at the whole name the host rule beats the wildcard. */
