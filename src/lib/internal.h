@@ -85,14 +85,14 @@ typedef int	 gn_classify_fn(const unsigned char *, size_t, unsigned char *, uint
 
 struct gn_names {
 	uint8_t		*tags;		/* per slot: 0 empty, else 7 bits of its hash; the first 16 again at the end */
-	uint16_t	*at;		/* per slot: where its record is past its 64's, in 4-byte units */
+	uint16_t	*at;		/* per slot: its record's place past its block of 64's first, in 4-byte units */
 	uint32_t	*base;		/* per 64 slots: where the first one's record is */
 	uint8_t		*recs;		/* the records, in slot order */
 	gn_classify_fn	*classify;	/* the fastest this machine runs */
 	uint32_t	 mask;		/* slots - 1 */
 	uint32_t	 count;
-	uint8_t		 minlabels;	/* the fewest and most labels a key has */
-	uint8_t		 maxlabels;
+	uint8_t		 minlabels;	/* the fewest labels a key has (UINT8_MAX with no key) */
+	uint8_t		 maxlabels;	/* the most (0 with no key) */
 	/* While loading: each key's first rule, the rules for keys already in, records' bytes at most. */
 	uint32_t	*first;
 	struct gn_nmore	*more;

@@ -122,6 +122,7 @@ slot_tag(uint64_t h)
 #define REC_WILD	1u
 #define REC_EXACT	2u
 #define REC_MAX		(REC_KEY + NAME_MAX_LEN + 3 + 4)
+_Static_assert(63 * ((REC_MAX + 3) / 4) <= UINT16_MAX, "a record's place past its 64's fits 16 bits");
 
 /* The offset of the second verdict code of a record whose key has len bytes. */
 static inline size_t
@@ -158,6 +159,7 @@ gn_names_init(struct gn_names *n, size_t expected)
 		return -1;
 	}
 	n->mask = (uint32_t)(size - 1);
+	n->minlabels = UINT8_MAX;	/* no key yet: no suffix is looked up */
 	n->classify = pick_classify();
 	return 0;
 }
@@ -251,7 +253,7 @@ gn_names_add(struct gn_names *n, const char *arena, const struct gn_rule *rules,
 		n->bytes += 4;		/* at most a second verdict code */
 		return 0;
 	}
-	if (n->count == 0 || labels < n->minlabels)
+	if (labels < n->minlabels)
 		n->minlabels = (uint8_t)labels;
 	if (labels > n->maxlabels)
 		n->maxlabels = (uint8_t)labels;
@@ -678,16 +680,14 @@ key_hash(const struct gn_names *n, const char *key, size_t len, size_t *labels)
 	return hs[*labels - 1];
 }
 
-/* A verdict code found (or -1) replaces the one of its kind found so far. */
+/* A verdict code found replaces the one of its kind found so far. */
 static inline void
 take(int32_t vc, int32_t *list, int32_t *except)
 {
-	if (vc != -1) {
-		if (GN_VC_IS_EXCEPT(vc))
-			*except = vc;
-		else
-			*list = vc;
-	}
+	if (GN_VC_IS_EXCEPT(vc))
+		*except = vc;
+	else
+		*list = vc;
 }
 
 int32_t
@@ -719,7 +719,7 @@ gn_names_match(const struct gn_names *n, const char *name, size_t len, int *vali
 	 * names are in the hash, so a suffix nobody lists costs one look at its
 	 * tags, and the records stay few.
 	 */
-	for (k = n->count > 0 ? (size_t)n->minlabels - 1 : nb; k < nb; k++) {
+	for (k = (size_t)n->minlabels - 1; k < nb; k++) {
 		if ((r = probe(n, hs[k], rs[k], buf + at[k], len - at[k])) == NULL)
 			continue;
 		/* Deeper beats shallower; at the whole name the host rule beats the wildcard. */
