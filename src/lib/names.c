@@ -614,7 +614,13 @@ labels_ok(size_t len, const uint64_t dw[4])
 
 	if (len < 64)
 		return ((m & 1) | m >> (len - 1) | (m & m >> 1)) == 0;
-	/* Longer: label by label, as suffixes() walks them (an empty one wraps past 62). */
+	/*
+	 * Longer: a dot at the end first, as the label it would start lies past
+	 * word w when len is a multiple of 64; then label by label, as suffixes()
+	 * walks them (an empty one wraps past 62).
+	 */
+	if (dw[w] >> (len - 1) % 64 & 1)
+		return 0;
 	for (m = starts(dw, w), end = len;; end = start - 1) {
 		while (m == 0)
 			m = starts(dw, --w);
