@@ -33,6 +33,7 @@ struct orule {
 struct gn_oracle {
 	struct orule	*r;
 	size_t		 n;
+	pcre2_match_context *mctx;	/* the limits gotonet.rules(5) gives a regex match */
 	char		*why;		/* the caller's buffer */
 	size_t		 whysize;
 };
@@ -332,6 +333,7 @@ gn_oracle_free(struct gn_oracle *o)
 		pcre2_code_free(o->r[i].re);
 	}
 	free(o->r);
+	pcre2_match_context_free(o->mctx);
 	free(o);
 }
 
@@ -351,6 +353,11 @@ gn_oracle_new(const struct gn_table *t, char *why, size_t whysize)
 	o->why = why;
 	o->whysize = whysize;
 	snprintf(why, whysize, "out of memory");
+	/* gotonet.rules(5), MATCHING: "PCRE2's match or depth limit (100000 steps, depth 1000)". */
+	if ((o->mctx = pcre2_match_context_create(NULL)) == NULL)
+		goto fail;
+	pcre2_set_match_limit(o->mctx, 100000);
+	pcre2_set_depth_limit(o->mctx, 1000);
 	for (i = 0; i < n; i++) {
 		o->n = i + 1;	/* so that a partly read rule is freed too */
 		if (gn_table_rule_info(t, (int32_t)i, &info) == -1) {
@@ -414,7 +421,7 @@ decide_name(const struct gn_oracle *o, const struct target *t, int except, int32
 			continue;
 		if (md == NULL && (md = pcre2_match_data_create_from_pattern(r->re, NULL)) == NULL)
 			return -1;
-		m = pcre2_match(r->re, (PCRE2_SPTR)t->name, t->namelen, 0, 0, md, NULL);
+		m = pcre2_match(r->re, (PCRE2_SPTR)t->name, t->namelen, 0, 0, md, o->mctx);
 		if (m >= 0) {
 			*rule = r->id;
 			break;
