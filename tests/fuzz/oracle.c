@@ -422,6 +422,9 @@ decide_name(const struct gn_oracle *o, const struct target *t, int except, int32
 		if (md == NULL && (md = pcre2_match_data_create_from_pattern(r->re, NULL)) == NULL)
 			return -1;
 		m = pcre2_match(r->re, (PCRE2_SPTR)t->name, t->namelen, 0, 0, md, o->mctx);
+		/* Past a limit "decides nothing": an exception counts it as a match, the list as none. */
+		if (m == PCRE2_ERROR_MATCHLIMIT || m == PCRE2_ERROR_DEPTHLIMIT)
+			m = except ? 0 : PCRE2_ERROR_NOMATCH;
 		if (m >= 0) {
 			*rule = r->id;
 			break;
