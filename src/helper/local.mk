@@ -21,13 +21,14 @@ EXTRA_DIST += etc/squid/gotonet.conf
 
 # Protocol golden tests (NAME.in piped through the helper, compared with
 # NAME.out and NAME.err; NAME.args gives its options), signal handling, and
-# the real Squid: bypass and routing, then fail-closed with a broken helper.
+# the real Squid: bypass and routing, fail-closed with a broken helper, and
+# Squid's answer cache across a SIGHUP and a reconfigure.
 gn_helper_golden = badrules concurrency format format2 garbage logall logbypass \
 	norules notag policy spoof vendor
 TESTS += tests/helper/golden.sh tests/helper/signals.sh \
-	tests/helper/squid-bypass.sh tests/helper/squid-failclosed.sh
+	tests/helper/squid-bypass.sh tests/helper/squid-failclosed.sh tests/helper/squid-reload.sh
 EXTRA_DIST += tests/helper/golden.sh tests/helper/signals.sh \
-	tests/helper/squid-bypass.sh tests/helper/squid-failclosed.sh \
+	tests/helper/squid-bypass.sh tests/helper/squid-failclosed.sh tests/helper/squid-reload.sh \
 	tests/helper/broken-helper.py tests/helper/data/policy.rules tests/helper/data/bad.rules \
 	$(gn_helper_golden:%=tests/helper/%.in) $(gn_helper_golden:%=tests/helper/%.out) \
 	$(gn_helper_golden:%=tests/helper/%.err) \

@@ -11,15 +11,6 @@ set -u
 sq_init
 
 fail=0
-check() {	# check DESCRIPTION: report the status of the last command
-	if [ $? -eq 0 ]; then
-		echo "ok: $1"
-	else
-		echo "FAIL: $1"
-		fail=1
-	fi
-}
-
 vendor="meet.goto.com launch.getgo.com builds.getgocdn.com global.gotowebinar.com egw.gotomeeting.com"
 other="evil.example.test www.example.test getgocdn.com"
 sq_gotonet_setup "$vendor" "$other"

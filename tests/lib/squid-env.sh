@@ -39,6 +39,17 @@ sq_log() {
 	echo "# $*"
 }
 
+# check DESCRIPTION: report the status of the last command, "ok:" or "FAIL:"
+# (then fail=1; the caller sets fail=0 and exits with it).
+check() {
+	if [ $? -eq 0 ]; then
+		echo "ok: $1"
+	else
+		echo "FAIL: $1"
+		fail=1
+	fi
+}
+
 # Check the tools, make SQ_DIR, install the cleanup trap.
 sq_init() {
 	[ -x "$SQ_SQUID" ] || sq_skip "$SQ_SQUID not found (install the Debian package squid-openssl)"
