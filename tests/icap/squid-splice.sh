@@ -43,6 +43,11 @@ gn_check "SNI spoof: Squid got CONNECT other.test" \
     grep -q "CONNECT other.test:$o " "$SQ_DIR/main/access.log"
 gn_check "SNI spoof: the bumped request for the listed name is not marked" \
     grep -q "^REQMOD gotonet 204 bumped https://meet.goto.test:$o/sni-spoof\$" "$GN_T/access.log"
+# The reverse: CONNECT meet.goto.test with the SNI of an unlisted name. The
+# ICAP path decides on the CONNECT alone, before any TLS byte: spliced, to
+# the listed host (doc/security.md C1; the helper refuses it, B1).
+expect "unlisted SNI on a listed CONNECT (no SNI check on the ICAP path)" spliced \
+    "https://other.test:$o/connect-listed" --connect-to "other.test:$o:meet.goto.test:$o"
 
 # What Squid logged: splice for the listed CONNECTs only, with the label.
 sleep 1
@@ -50,8 +55,8 @@ A=$SQ_DIR/main/access.log
 gn_check "squid access.log: meet.goto.test spliced, label logged" \
     grep -q "CONNECT meet.goto.test:$o .*ssl=splice gotonet=Central%20domain%20(test)" "$A"
 gn_check "squid access.log: other.test bumped" grep -q "CONNECT other.test:$o .*ssl=bump gotonet=-" "$A"
-gn_check "squid access.log: exactly the two listed CONNECTs spliced" \
-    test "$(grep -c 'ssl=splice' "$A")" -eq 2
+gn_check "squid access.log: exactly the three listed CONNECTs spliced" \
+    test "$(grep -c 'ssl=splice' "$A")" -eq 3
 gn_check "origin: the spliced connection carried the client's own SNI" \
     grep -q '^sni meet.goto.test$' "$SQ_DIR/origin.log"
 # What c-icap logged: the CONNECTs and the bumped requests went through gotonet.
