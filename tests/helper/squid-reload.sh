@@ -84,7 +84,7 @@ while [ $i -lt 20 ]; do	# the old helpers may still be winding down
 	sleep 0.5
 done
 [ "$out" = bumped ]
-check "meet.goto.com bumped after reconfigure ($out)"
+check "meet.goto.com bumped after reconfigure ($out, attempt $((i + 1)))"
 sleep 1	# access.log is written when the tunnel closes
 grep -E "CONNECT meet.goto.com:$P " "$SQ_DIR/main/access.log" | tail -1 | grep -q ' bypass=- '
 check "access.log: the last meet.goto.com tunnel was not bypassed"
