@@ -609,18 +609,16 @@ starts(const uint64_t dw[4], size_t w)
 static inline int
 labels_ok(size_t len, const uint64_t dw[4])
 {
-	size_t w = (len - 1) / 64, end, start;
+	size_t w = len / 64, end, start;
 	uint64_t m = dw[0];
 
 	if (len < 64)
 		return ((m & 1) | m >> (len - 1) | (m & m >> 1)) == 0;
 	/*
-	 * Longer: a dot at the end first, as the label it would start lies past
-	 * word w when len is a multiple of 64; then label by label, as suffixes()
-	 * walks them (an empty one wraps past 62).
+	 * Longer: label by label, as suffixes() walks them, from the word that
+	 * holds byte len, where a dot at the end starts a label (an empty one,
+	 * at either end or between two dots, wraps past 62).
 	 */
-	if (dw[w] >> (len - 1) % 64 & 1)
-		return 0;
 	for (m = starts(dw, w), end = len;; end = start - 1) {
 		while (m == 0)
 			m = starts(dw, --w);
